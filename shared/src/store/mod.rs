@@ -83,6 +83,11 @@ impl Store {
 /// `AWS_ENDPOINT_URL` for DynamoDB Local), with rustls on ring, short timeouts and one
 /// retry, so a dead or slow database turns into a 503 well inside the function timeout.
 pub async fn client_from_env() -> Client {
+    client_with_endpoint(None).await
+}
+
+/// [`client_from_env`], with the endpoint replaced (tests: a fresh DynamoDB Local, a dead port).
+pub async fn client_with_endpoint(endpoint: Option<&str>) -> Client {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -92,8 +97,11 @@ pub async fn client_from_env() -> Client {
         .operation_attempt_timeout(Duration::from_millis(2_000))
         .operation_timeout(Duration::from_millis(3_500))
         .build();
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    let shared = loader
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .load()
