@@ -15,6 +15,8 @@ pub struct Config {
     pub max_failed_verifies_per_ip: u32,
     pub bot_login_web_required_every: u32,
     pub cookie_domain: Option<String>,
+    /// How long a warm container may trust a key lookup (at most 60 s).
+    pub key_cache_seconds: u64,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,6 +55,7 @@ impl Config {
             max_failed_verifies_per_ip: number(env, "PORTAL_MAX_FAILED_VERIFIES_PER_IP", 10, 1, 1_000_000)?,
             bot_login_web_required_every: number(env, "BOT_LOGIN_WEB_REQUIRED_EVERY", 5, 1, 1_000)?,
             cookie_domain,
+            key_cache_seconds: number(env, "PORTAL_KEY_CACHE_SECONDS", 60, 0, 60)?,
         })
     }
 

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::input::Platform;
 use crate::secrets;
 
+/// The longest a warm container trusts a key lookup (`PORTAL_KEY_CACHE_SECONDS` may shorten it).
 pub const KEY_CACHE_SECONDS: u64 = 60;
 const MAX_KEY_LEN: usize = 256;
 const MAX_CACHED_KEYS: usize = 1024;
@@ -64,24 +65,29 @@ impl BotCaller {
 }
 
 /// The per-container cache of key lookups.
-#[derive(Default)]
 pub struct KeyCache {
+    window: Duration,
     entries: Mutex<HashMap<String, (Instant, KeyRecord)>>,
 }
 
 impl KeyCache {
+    pub fn new(seconds: u64) -> Self {
+        KeyCache { window: Duration::from_secs(seconds.min(KEY_CACHE_SECONDS)), entries: Mutex::default() }
+    }
+
     fn get(&self, digest: &str) -> Option<KeyRecord> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(digest)
-            .filter(|(at, _)| at.elapsed() < Duration::from_secs(KEY_CACHE_SECONDS))
-            .map(|(_, r)| r.clone())
+        entries.get(digest).filter(|(at, _)| at.elapsed() < self.window).map(|(_, r)| r.clone())
     }
 
     fn put(&self, record: KeyRecord) {
+        if self.window.is_zero() {
+            return;
+        }
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_CACHED_KEYS {
-            entries.retain(|_, (at, _)| at.elapsed() < Duration::from_secs(KEY_CACHE_SECONDS));
+            let window = self.window;
+            entries.retain(|_, (at, _)| at.elapsed() < window);
             if entries.len() >= MAX_CACHED_KEYS {
                 entries.clear();
             }
