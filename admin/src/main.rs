@@ -58,6 +58,8 @@ enum Command {
 enum TableCommand {
     /// Create the table if it does not exist (same definition as template.yaml).
     Create,
+    /// Check the invariants of multi-item writes (scans the whole table).
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -176,6 +178,14 @@ async fn run(store: &Store, command: Command) -> Outcome {
         Command::Table { command: TableCommand::Create } => {
             let created = store.create_table().await.map_err(err)?;
             Ok(json!({ "table": store.table(), "created": created }))
+        }
+        Command::Table { command: TableCommand::Check } => {
+            let problems = store.consistency_problems().await.map_err(err)?;
+            if problems.is_empty() {
+                Ok(json!({ "table": store.table(), "consistent": true }))
+            } else {
+                Err(serde_json::to_string(&json!({ "consistent": false, "problems": problems })).unwrap_or_default())
+            }
         }
         Command::PublicKeys { command } => match command {
             PublicKeyCommand::Issue => {

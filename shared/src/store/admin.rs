@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::codes::identity_pk;
 use super::keys::key_key;
-use super::users::profile_key;
+use super::users::{profile_key, user_from_item};
 use super::{key, n, names, s, sdk_error, tx_delete, tx_put, tx_update, AttributeValue, Item, ItemExt, Store, TxnError, Vals};
 use crate::error::{Error, Result};
 use crate::input::{Identity, Platform};
@@ -289,5 +289,81 @@ impl Store {
             .await
             .map_err(|e| sdk_error("UpdateItem(permission)", e))?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Reads the whole table (administration and tests only: never on a request path).
+    async fn scan_all(&self) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("Scan", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Checks the invariants that multi-item writes must keep (every account has its username
+    /// and identity links, every link and session its user, sessions come in pairs). Returns
+    /// one line per problem; empty means consistent.
+    pub async fn consistency_problems(&self) -> Result<Vec<String>> {
+        use std::collections::HashMap;
+        let items = self.scan_all().await?;
+        let by_key: HashMap<(String, String), &Item> = items.iter().map(|i| ((i.string("pk"), i.string("sk")), i)).collect();
+        let has = |pk: &str, sk: &str| by_key.get(&(pk.to_string(), sk.to_string())).copied();
+        let mut problems = Vec::new();
+        let mut max_user = 0u64;
+        for item in &items {
+            let (pk, sk) = (item.string("pk"), item.string("sk"));
+            if pk.starts_with("USER#") && sk == "PROFILE" {
+                let Some(user) = user_from_item(item) else {
+                    problems.push(format!("{pk}: unreadable profile"));
+                    continue;
+                };
+                max_user = max_user.max(user.id);
+                match has(&format!("USERNAME#{}", user.username.to_lowercase()), "USERNAME") {
+                    Some(u) if u.num::<u64>("user_id") == Some(user.id) => {}
+                    _ => problems.push(format!("{pk}: username item missing or wrong")),
+                }
+                for l in &user.links {
+                    match has(&format!("IDENTITY#{}#{}", l.platform, l.platform_user_id), "LINK") {
+                        Some(link) if link.num::<u64>("user_id") == Some(user.id) => {}
+                        _ => problems.push(format!("{pk}: identity link {}#{} missing", l.platform, l.platform_user_id)),
+                    }
+                }
+            } else if pk.starts_with("USERNAME#") || (pk.starts_with("IDENTITY#") && sk == "LINK") {
+                let uid = item.num::<u64>("user_id").unwrap_or(0);
+                if has(&format!("USER#{uid}"), "PROFILE").is_none() {
+                    problems.push(format!("{pk}/{sk}: points at missing user {uid}"));
+                }
+            } else if pk.starts_with("SESSION#") {
+                let uid = item.num::<u64>("user_id").unwrap_or(0);
+                if has(&format!("USER#{uid}"), "PROFILE").is_none() {
+                    problems.push(format!("session of missing user {uid}"));
+                }
+                if has(&format!("USER#{uid}"), &format!("SESSION#{}", &pk["SESSION#".len()..])).is_none() {
+                    problems.push(format!("session without its user index item (user {uid})"));
+                }
+            } else if pk.starts_with("USER#") && sk.starts_with("SESSION#") && has(&format!("SESSION#{}", &sk["SESSION#".len()..]), "SESSION").is_none() {
+                problems.push(format!("{pk}: session index item without its session"));
+            }
+        }
+        let counter = has("COUNTER", "USER").and_then(|c| c.num::<u64>("n")).unwrap_or(0);
+        if counter < max_user {
+            problems.push(format!("user counter {counter} is below the highest user id {max_user}"));
+        }
+        Ok(problems)
     }
 }
