@@ -19,20 +19,49 @@ use crate::http::Reply;
 /// the work is abandoned and the answer is a 503.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(8);
 
+/// Crates whose debug/trace output can carry request bodies or headers.
+const QUIET_DEPENDENCIES: [&str; 14] = [
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_smithy_types",
+    "aws_sdk_dynamodb",
+    "aws_config",
+    "aws_runtime",
+    "aws_sigv4",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "lambda_runtime",
+    "lambda_http",
+];
+
 static COLD: AtomicBool = AtomicBool::new(true);
 
 /// Logging per Lambda's advanced logging controls: `AWS_LAMBDA_LOG_FORMAT=JSON` → JSON lines,
 /// level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`. Safe to call twice.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
     let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .ok()
         .map(|l| l.to_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
-    let filter = EnvFilter::try_new(&level).unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").map(|f| f.eq_ignore_ascii_case("json")).unwrap_or(false);
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).without_time();
+    init_tracing_to(std::io::stdout, json, &level);
+}
+
+/// The logging set-up itself, writing to `writer` (tests capture the lines this way).
+pub fn init_tracing_to<W>(writer: W, json: bool, level: &str)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    use tracing_subscriber::EnvFilter;
+    // Dependencies log whole requests and events at debug/trace (bodies with codes, headers
+    // with keys and cookies): whatever level the operator asks for, they stay at info.
+    let capped = format!("{level},{}", QUIET_DEPENDENCIES.map(|d| format!("{d}=info")).join(","));
+    let filter = EnvFilter::try_new(capped).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_target(false).without_time();
     let _ = if json {
         builder.json().with_current_span(true).with_span_list(false).flatten_event(true).try_init()
     } else {
