@@ -72,7 +72,11 @@ pub struct Reply {
 impl Reply {
     pub fn json(outcome: &'static str, body: impl Serialize) -> Result<Self> {
         let body = serde_json::to_value(body).map_err(|e| Error::internal(e.to_string()))?;
-        Ok(Reply { body, cookies: Vec::new(), outcome })
+        Ok(Reply {
+            body,
+            cookies: Vec::new(),
+            outcome,
+        })
     }
 
     pub fn with_cookie(mut self, cookie: String) -> Self {
@@ -83,7 +87,9 @@ impl Reply {
 
 /// `psession=<token>; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=<secs>[; Domain=…]`.
 pub fn session_cookie(token: &str, max_age: i64, domain: Option<&str>) -> String {
-    let mut c = format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age={max_age}");
+    let mut c = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age={max_age}"
+    );
     if let Some(d) = domain {
         c.push_str("; Domain=");
         c.push_str(d);
@@ -101,6 +107,8 @@ mod tests {
             session_cookie("abc", 2_592_000, None),
             "psession=abc; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=2592000"
         );
-        assert!(session_cookie("", 0, Some("example.org")).ends_with("Max-Age=0; Domain=example.org"));
+        assert!(
+            session_cookie("", 0, Some("example.org")).ends_with("Max-Age=0; Domain=example.org")
+        );
     }
 }

@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn digests_and_tokens() {
-        assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(new_session_token().len(), 64);
         let k = new_api_key("hbot_");
         assert!(k.starts_with("hbot_") && k.len() == 69);

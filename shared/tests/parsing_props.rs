@@ -16,7 +16,8 @@ fn any_json() -> impl Strategy<Value = Value> {
     leaf.prop_recursive(3, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::hash_map("[a-z_]{1,20}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::hash_map("[a-z_]{1,20}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
@@ -39,7 +40,11 @@ fn exercise(b: &Body) {
         assert!(code.len() == 8 && code.bytes().all(|c| c.is_ascii_alphanumeric()));
     }
     if let Ok(u) = b.username() {
-        assert!((3..=32).contains(&u.len()) && u.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)));
+        assert!(
+            (3..=32).contains(&u.len())
+                && u.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
+        );
     }
 }
 
