@@ -64,14 +64,15 @@ pub fn path_param(req: &Request, name: &str, segment_before: &str) -> Option<Str
 /// A successful answer: status 200, a JSON body, cookies, and the outcome for the log.
 #[derive(Debug)]
 pub struct Reply {
-    pub body: serde_json::Value,
+    /// The serialized JSON body (fields in the order the response type declares them).
+    pub body: String,
     pub cookies: Vec<String>,
     pub outcome: &'static str,
 }
 
 impl Reply {
     pub fn json(outcome: &'static str, body: impl Serialize) -> Result<Self> {
-        let body = serde_json::to_value(body).map_err(|e| Error::internal(e.to_string()))?;
+        let body = serde_json::to_string(&body).map_err(|e| Error::internal(e.to_string()))?;
         Ok(Reply {
             body,
             cookies: Vec::new(),

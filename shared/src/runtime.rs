@@ -167,8 +167,8 @@ where
     .await
 }
 
-fn response(status: u16, body: &serde_json::Value, correlation_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(body.to_string()));
+fn response(status: u16, body: String, correlation_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(body));
     *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = resp.headers_mut();
     h.insert("content-type", HeaderValue::from_static("application/json"));
@@ -179,8 +179,8 @@ fn response(status: u16, body: &serde_json::Value, correlation_id: &str) -> Resp
     resp
 }
 
-fn success(body: serde_json::Value, cookies: &[String], correlation_id: &str) -> Response<Body> {
-    let mut resp = response(200, &body, correlation_id);
+fn success(body: String, cookies: &[String], correlation_id: &str) -> Response<Body> {
+    let mut resp = response(200, body, correlation_id);
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(c) {
             resp.headers_mut().append("set-cookie", v);
@@ -191,8 +191,17 @@ fn success(body: serde_json::Value, cookies: &[String], correlation_id: &str) ->
 
 /// The error envelope: `{"error", "correlation_id"}`, plus `Retry-After` on 429 and 503.
 fn failure(e: &Error, correlation_id: &str) -> Response<Body> {
-    let body = serde_json::json!({ "error": e.to_string(), "correlation_id": correlation_id });
-    let mut resp = response(e.status(), &body, correlation_id);
+    #[derive(serde::Serialize)]
+    struct Envelope<'a> {
+        error: String,
+        correlation_id: &'a str,
+    }
+    let body = serde_json::to_string(&Envelope {
+        error: e.to_string(),
+        correlation_id,
+    })
+    .unwrap_or_default();
+    let mut resp = response(e.status(), body, correlation_id);
     if let Some(secs) = e.retry_after() {
         resp.headers_mut()
             .insert("retry-after", HeaderValue::from(secs));
