@@ -3,9 +3,11 @@
 
 CARGO_LAMBDA_VERSION="1.9.2"
 SAM_CLI_VERSION="1.170.0"
+SCHEMATHESIS_VERSION="4.32.5"
 
 : "${ROOT:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 SAM_VENV="${PORTAL_SAM_VENV:-$ROOT/.local/sam-venv}"
+SCHEMATHESIS_VENV="${PORTAL_SCHEMATHESIS_VENV:-$ROOT/.local/schemathesis-venv}"
 
 # No telemetry from the tools we drive.
 export DO_NOT_TRACK=1 SAM_CLI_TELEMETRY=0 DDB_LOCAL_TELEMETRY=0
@@ -70,4 +72,19 @@ ensure_sam() {
   python3 -m venv "$SAM_VENV" >&2 || return 1
   "$SAM_VENV/bin/python" -m pip install --disable-pip-version-check --quiet "aws-sam-cli==$SAM_CLI_VERSION" >&2 || return 1
   printf '%s\n' "$sam"
+}
+
+# schemathesis==$SCHEMATHESIS_VERSION in its own venv (.local/schemathesis-venv), like sam.
+# Prints the `st` executable.
+ensure_schemathesis() {
+  local st="$SCHEMATHESIS_VENV/bin/st"
+  if [[ -x "$st" && "$("$st" --version 2>/dev/null | awk '{print $NF}')" == "$SCHEMATHESIS_VERSION" ]]; then
+    printf '%s\n' "$st"
+    return 0
+  fi
+  say "installing schemathesis==$SCHEMATHESIS_VERSION into ${SCHEMATHESIS_VENV#"$ROOT"/}"
+  python3 -m venv "$SCHEMATHESIS_VENV" >&2 || return 1
+  "$SCHEMATHESIS_VENV/bin/python" -m pip install --disable-pip-version-check --quiet \
+    "schemathesis==$SCHEMATHESIS_VERSION" >&2 || return 1
+  printf '%s\n' "$st"
 }

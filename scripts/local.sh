@@ -20,7 +20,9 @@
 #
 # Overrides: PORTAL_LOCAL_PORT, PORTAL_LOCAL_DDB_PORT, PORTAL_LOCAL_DIR (state dir; give a
 # second copy its own, e.g. a temp dir), PORTAL_TABLE (default portal),
-# PORTAL_DEV_PUBLIC_KEY, PORTAL_DEV_BOT_KEY_DISCORD, PORTAL_DEV_BOT_KEY_TELEGRAM.
+# PORTAL_DEV_PUBLIC_KEY, PORTAL_DEV_BOT_KEY_DISCORD, PORTAL_DEV_BOT_KEY_TELEGRAM,
+# PORTAL_LOCAL_NO_RELOAD=1 (cargo lambda watch --ignore-changes: functions are built on their
+# first request and not rebuilt when sources change; scripts/test.sh's contract step uses it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -169,10 +171,12 @@ $(config_line PORTAL_CODE_TTL_SECONDS 600
 EOF
 
 # --- 5. cargo lambda watch ------------------------------------------------------------------
-say "starting cargo lambda watch on $API"
+WATCH_ARGS=(-A 127.0.0.1 -P "$API_PORT")
+if [[ "${PORTAL_LOCAL_NO_RELOAD:-0}" == 1 ]]; then WATCH_ARGS+=(--ignore-changes); fi
+say "starting cargo lambda watch on $API${PORTAL_LOCAL_NO_RELOAD:+ (PORTAL_LOCAL_NO_RELOAD=$PORTAL_LOCAL_NO_RELOAD)}"
 # Own process group (set -m) so that cleanup can signal it and every function it started.
 set -m
-cargo lambda watch -A 127.0.0.1 -P "$API_PORT" &
+cargo lambda watch "${WATCH_ARGS[@]}" &
 WATCH_PID=$!
 set +m
 

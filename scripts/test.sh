@@ -3,10 +3,12 @@
 #
 #   template-lint   cfn-lint template.yaml (0 errors, 0 warnings)
 #   sam-validate    sam validate --lint (aws-sam-cli 1.170.0, installed into .local/sam-venv)
-#   consistency     scripts/check_project.py (table.json vs template; functions/template/router/events)
+#   consistency     scripts/check_project.py (table.json vs template; functions/template/router/events;
+#                   openapi.yaml vs router, handlers and Serialize structs)
 #   cargo-test      cargo test --workspace against a fresh in-memory DynamoDB Local on a free port
 #                   (PORTAL_TEST_DDB_ENDPOINT; every test creates its own table)
-#   contract        schemathesis against a local stack (hook, not implemented yet)
+#   contract        schemathesis (openapi.yaml) against a local stack on free ports, >= 1,000
+#                   generated requests, 0 failures allowed
 #
 # Usage: scripts/test.sh [-- extra cargo test args]
 #   PORTAL_TEST_SKIP=sam-validate,contract   skip steps by name (comma separated)
@@ -146,16 +148,138 @@ step_cargo_test() {
 }
 
 # ------------------------------------------------------------------------------------------
-# Hook: contract tests (schemathesis against a local stack). Not implemented yet: the plan is
-# to start a second copy of the stack on free ports with its own state dir, e.g.
-#   PORTAL_LOCAL_DIR=$TMP_DIR/local PORTAL_LOCAL_PORT=$(free_port) \
-#   PORTAL_LOCAL_DDB_PORT=$(free_port) scripts/local.sh &
-# wait for the API port, run schemathesis against the OpenAPI document, then stop it.
+# contract: schemathesis against a second copy of the local stack (free ports, own state dir
+# under $TMP_DIR, generous rate limits; the per-IP cap of 5 pending codes stays, so 429s are
+# part of what is checked). openapi.yaml is the contract; every generated request's answer
+# must be no 5xx and conform (status, content type, headers, body schema).
+#   PORTAL_CONTRACT_MAX_EXAMPLES   fuzzed cases per operation (default 150)
+#   PORTAL_CONTRACT_MIN_REQUESTS   fail below this many requests in all (default 1000)
+#   PORTAL_CONTRACT_SEED           schemathesis --seed (default: random, printed)
+# Reports (NDJSON, JUnit), schemathesis' cache and the stack's log stay in target/contract/.
 # ------------------------------------------------------------------------------------------
+CONTRACT_STACK_PID=""
+CONTRACT_STATE_DIR="$TMP_DIR/contract-state"
+CONTRACT_CHECKS="not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"
+
+# Stops the stack step_contract started: one SIGTERM to scripts/local.sh, which stops cargo
+# lambda watch and DynamoDB Local itself (it runs in a process group of its own, so a Ctrl-C
+# or a group-wide signal to test.sh does not interrupt that clean-up). If it does not end in
+# time: SIGKILL to its group and DynamoDB Local stopped through its pid file. Safe to call twice
+# (it also runs from the step's EXIT trap).
+stop_contract_stack() {
+  local pid="$CONTRACT_STACK_PID" i
+  CONTRACT_STACK_PID=""
+  [[ -n "$pid" ]] || return 0
+  if kill -0 "$pid" 2>/dev/null; then
+    say "stopping the contract stack"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      warn "the contract stack did not stop in 30 s; killing it"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+  local f
+  for f in "$CONTRACT_STATE_DIR"/ddb-local-*.pid; do
+    [[ -f "$f" ]] && "$ROOT/scripts/ddb-local.sh" stop --pid-file "$f" >/dev/null 2>&1 || true
+  done
+}
+
 step_contract() {
-  echo "not implemented yet" >"$SKIP_FILE"
-  echo "contract tests: not implemented yet" >&2
-  return 200
+  local st out="$ROOT/target/contract" api_port ddb_port
+  st="$(ensure_schemathesis)" || { echo "could not install schemathesis==$SCHEMATHESIS_VERSION" >&2; return 1; }
+  local py="$SCHEMATHESIS_VENV/bin/python" # has PyYAML (a schemathesis dependency)
+  say "$("$st" --version)"
+  rm -rf "$out"
+  mkdir -p "$out"
+
+  # Build every function (and portal-admin, which seeds the table) in one cargo run:
+  # cargo lambda watch would otherwise build each on its first request.
+  local pkgs=(-p portal-admin) d
+  for d in "$ROOT"/functions/*/; do pkgs+=(-p "$(basename "$d")"); done
+  cargo build --quiet --bins "${pkgs[@]}" || return 1
+
+  api_port="$(free_port)"
+  ddb_port="$(free_port)"
+  while [[ "$ddb_port" == "$api_port" ]]; do ddb_port="$(free_port)"; done
+  local api="http://127.0.0.1:$api_port" log="$out/local.log"
+
+  trap stop_contract_stack EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  say "starting a local stack on $api (DynamoDB Local :$ddb_port, log: ${log#"$ROOT"/})"
+  set -m # its own process group (see stop_contract_stack)
+  PORTAL_LOCAL_DIR="$CONTRACT_STATE_DIR" PORTAL_LOCAL_PORT="$api_port" PORTAL_LOCAL_DDB_PORT="$ddb_port" \
+    PORTAL_LOCAL_NO_RELOAD=1 PORTAL_LIMIT_LOGIN_PER_MINUTE=100000 PORTAL_LIMIT_BOT_PER_MINUTE=100000 \
+    PORTAL_LIMIT_AUTH_PER_MINUTE=100000 PORTAL_MAX_FAILED_VERIFIES_PER_IP=100000 \
+    "$ROOT/scripts/local.sh" >"$log" 2>&1 &
+  CONTRACT_STACK_PID=$!
+  set +m
+
+  # The API port opens once the table is seeded.
+  local deadline=$((SECONDS + 300))
+  until curl -s -o /dev/null --max-time 5 "$api/"; do
+    if ! kill -0 "$CONTRACT_STACK_PID" 2>/dev/null; then
+      echo "the local stack exited; last lines of its log:" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    if ((SECONDS > deadline)); then
+      echo "the API did not answer on $api within 300 s; last lines of its log:" >&2
+      tail -n 40 "$log" >&2
+      return 1
+    fi
+    sleep 1
+  done
+
+  # Start every function once (each is a process of its own, started on its first request).
+  local method path status
+  while read -r method path; do
+    status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 300 -X "$method" "$api${path//\{token_suffix\}/aaaaaa}")"
+    if [[ "$status" != 401 ]]; then
+      echo "warm-up: $method $path answered $status (want 401 without credentials); log: ${log#"$ROOT"/}" >&2
+      return 1
+    fi
+  done < <("$py" -c 'import sys, yaml
+for p, item in yaml.safe_load(open(sys.argv[1]))["paths"].items():
+    for m in item:
+        print(m.upper(), p)' "$ROOT/openapi.yaml")
+  echo "warm-up: every route answers" >&2
+
+  export PORTAL_CONTRACT_PUBLIC_KEY=ppub_local_public_key PORTAL_CONTRACT_BOT_KEY=hbot_local_discord
+  local session logout_session
+  # The real flow, its 200 answers (verify's body and Set-Cookie included) checked against
+  # openapi.yaml: schemathesis cannot guess a live code, so it rarely sees verify succeed.
+  local login=("$py" "$ROOT/scripts/contract/session.py" --api "$api" --openapi "$ROOT/openapi.yaml"
+    --public-key "$PORTAL_CONTRACT_PUBLIC_KEY" --bot-key "$PORTAL_CONTRACT_BOT_KEY")
+  session="$("${login[@]}" --platform-user-id 100000000000000001)" || return 1
+  logout_session="$("${login[@]}" --platform-user-id 100000000000000002)" || return 1
+  echo "sessions: two users logged in through request → login-code → verify (answers conform)" >&2
+
+  local examples="${PORTAL_CONTRACT_MAX_EXAMPLES:-150}" rc=0
+  local run=(--config-file "$ROOT/scripts/contract/schemathesis.toml" run "$ROOT/openapi.yaml" --url "$api"
+    --checks "$CONTRACT_CHECKS" --workers 2 --request-timeout 60 --report ndjson,junit)
+  [[ -n "${PORTAL_CONTRACT_SEED:-}" ]] && run+=(--seed "$PORTAL_CONTRACT_SEED")
+  export SCHEMATHESIS_HOOKS="$ROOT/scripts/contract/hooks.py"
+
+  # Logout ends the session it is called with: it gets a session of its own, in a run of its own.
+  # Run from $out, where schemathesis keeps its cache (.schemathesis/, for `st replay`).
+  say "schemathesis: every operation but logout ($examples fuzzed cases each)"
+  (cd "$out" && PORTAL_CONTRACT_SESSION="$session" "$st" "${run[@]}" --exclude-path /v1/authentication/logout \
+    --max-examples "$examples" --report-ndjson-path "$out/main.ndjson" --report-junit-path "$out/main.junit.xml") || rc=1
+  say "schemathesis: logout"
+  (cd "$out" && PORTAL_CONTRACT_SESSION="$logout_session" "$st" "${run[@]}" --include-path /v1/authentication/logout \
+    --max-examples "$examples" --report-ndjson-path "$out/logout.ndjson" --report-junit-path "$out/logout.junit.xml") || rc=1
+
+  "$py" "$ROOT/scripts/contract/summary.py" --openapi "$ROOT/openapi.yaml" \
+    --min "${PORTAL_CONTRACT_MIN_REQUESTS:-1000}" --min-per-operation 20 "$out/main.ndjson" "$out/logout.ndjson" || rc=1
+  stop_contract_stack
+  return "$rc"
 }
 
 step template-lint step_template_lint
