@@ -34,6 +34,7 @@ RESULTS=()
 FAILED=0
 TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/portal-test.XXXXXX")"
 DDB_PID_FILE="$TMP_DIR/ddb-local.pid"
+CARGO_LOG="$TMP_DIR/cargo-test.log"
 
 cleanup() {
   local rc=$?
@@ -142,7 +143,7 @@ step_cargo_test() {
   say "PORTAL_TEST_DDB_ENDPOINT=$PORTAL_TEST_DDB_ENDPOINT"
 
   local rc=0
-  cargo test --workspace "${CARGO_TEST_ARGS[@]+"${CARGO_TEST_ARGS[@]}"}" || rc=$?
+  cargo test --workspace "${CARGO_TEST_ARGS[@]+"${CARGO_TEST_ARGS[@]}"}" 2>&1 | tee "$CARGO_LOG" || rc=${PIPESTATUS[0]}
   "$ROOT/scripts/ddb-local.sh" stop --pid-file "$DDB_PID_FILE" || true
   return "$rc"
 }
@@ -288,6 +289,13 @@ step consistency step_consistency
 step cargo-test step_cargo_test
 step contract step_contract
 
+# one closing line with the totals of every cargo test binary ("N passed, N failed")
+cargo_totals() {
+  [[ -s "$CARGO_LOG" ]] || return 0
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+       END { printf "tests: %d passed, %d failed\n", p, f }' "$CARGO_LOG"
+}
+
 printf '\n\033[1m=== summary ===\033[0m\n' >&2
 for r in "${RESULTS[@]}"; do
   case "$r" in
@@ -298,6 +306,8 @@ for r in "${RESULTS[@]}"; do
 done >&2
 if [[ $FAILED != 0 ]]; then
   printf '\nFAILED\n' >&2
+  cargo_totals
   exit 1
 fi
 printf '\nOK\n' >&2
+cargo_totals
