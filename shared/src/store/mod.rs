@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -83,6 +84,10 @@ impl Store {
     }
 }
 
+/// The Amazon Trust Services roots (Amazon Root CA 1–4, valid to 2038–2040, and the Starfield
+/// Services Root G2 that cross-signs them): every AWS service endpoint chains to one of them.
+const AWS_ROOTS_PEM: &[u8] = include_bytes!("aws-roots.pem");
+
 /// Builds the DynamoDB client from the standard AWS environment (region, credentials,
 /// `AWS_ENDPOINT_URL` for DynamoDB Local), with rustls on ring, short timeouts and one
 /// retry, so a dead or slow database turns into a 503 well inside the function timeout.
@@ -92,9 +97,21 @@ pub async fn client_from_env() -> Client {
 
 /// [`client_from_env`], with the endpoint replaced (tests: a fresh DynamoDB Local, a dead port).
 pub async fn client_with_endpoint(endpoint: Option<&str>) -> Client {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
+    // Only the roots AWS endpoints chain to: reading and parsing the system's ~150 roots was
+    // most of the start-up time of a function (see BENCHMARKS.md).
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOTS_PEM);
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("the bundled roots parse");
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
         .build_https();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1_000))
@@ -108,6 +125,8 @@ pub async fn client_with_endpoint(endpoint: Option<&str>) -> Client {
     let shared = loader
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
+        // the timeouts above already bound a stalled response; the per-request watchdog only costs CPU
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .load()
         .await;
     Client::new(&shared)
