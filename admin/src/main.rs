@@ -12,11 +12,7 @@ use portal_shared::store::{client_from_env, Store};
 use portal_shared::users::UserState;
 
 #[derive(Parser)]
-#[command(
-    name = "portal-admin",
-    about = "Administer the Portal login-code service",
-    version
-)]
+#[command(name = "portal-admin", about = "Administer the Portal login-code service", version)]
 struct Cli {
     /// DynamoDB table (defaults to $PORTAL_TABLE).
     #[arg(long, env = "PORTAL_TABLE", global = true, default_value = "portal")]
@@ -49,23 +45,11 @@ enum Command {
     },
     /// Local development: create the table and register the given dev keys (idempotent).
     DevSeed {
-        #[arg(
-            long,
-            env = "PORTAL_DEV_PUBLIC_KEY",
-            default_value = "ppub_local_public_key"
-        )]
+        #[arg(long, env = "PORTAL_DEV_PUBLIC_KEY", default_value = "ppub_local_public_key")]
         public_key: String,
-        #[arg(
-            long,
-            env = "PORTAL_DEV_BOT_KEY_DISCORD",
-            default_value = "hbot_local_discord"
-        )]
+        #[arg(long, env = "PORTAL_DEV_BOT_KEY_DISCORD", default_value = "hbot_local_discord")]
         discord_bot_key: String,
-        #[arg(
-            long,
-            env = "PORTAL_DEV_BOT_KEY_TELEGRAM",
-            default_value = "hbot_local_telegram"
-        )]
+        #[arg(long, env = "PORTAL_DEV_BOT_KEY_TELEGRAM", default_value = "hbot_local_telegram")]
         telegram_bot_key: String,
     },
 }
@@ -197,23 +181,16 @@ async fn run(store: &Store, command: Command) -> Outcome {
     let now = clock::now();
     let now_iso = clock::iso(now);
     match command {
-        Command::Table {
-            command: TableCommand::Create,
-        } => {
+        Command::Table { command: TableCommand::Create } => {
             let created = store.create_table().await.map_err(err)?;
             Ok(json!({ "table": store.table(), "created": created }))
         }
-        Command::Table {
-            command: TableCommand::Check,
-        } => {
+        Command::Table { command: TableCommand::Check } => {
             let problems = store.consistency_problems().await.map_err(err)?;
             if problems.is_empty() {
                 Ok(json!({ "table": store.table(), "consistent": true }))
             } else {
-                Err(
-                    serde_json::to_string(&json!({ "consistent": false, "problems": problems }))
-                        .unwrap_or_default(),
-                )
+                Err(serde_json::to_string(&json!({ "consistent": false, "problems": problems })).unwrap_or_default())
             }
         }
         Command::PublicKeys { command } => match command {
@@ -221,45 +198,24 @@ async fn run(store: &Store, command: Command) -> Outcome {
                 let (info, key) = store.issue_public_key(None, &now_iso).await.map_err(err)?;
                 Ok(json!({ "public_key": info, "key": key }))
             }
-            PublicKeyCommand::List => {
-                Ok(json!({ "public_keys": store.list_public_keys().await.map_err(err)? }))
-            }
+            PublicKeyCommand::List => Ok(json!({ "public_keys": store.list_public_keys().await.map_err(err)? })),
             PublicKeyCommand::Revoke { id } => {
                 let info = store.revoke_public_key(id, &now_iso).await.map_err(err)?;
                 Ok(json!({ "public_key": info, "cache_window_seconds": KEY_CACHE_SECONDS }))
             }
         },
         Command::Bots { command } => match command {
-            BotCommand::Register {
-                name,
-                platform,
-                owner_id,
-                rate_limit_per_hour,
-            } => {
+            BotCommand::Register { name, platform, owner_id, rate_limit_per_hour } => {
                 let (bot, key) = store
-                    .register_bot(
-                        &name,
-                        platform.into(),
-                        owner_id,
-                        rate_limit_per_hour,
-                        None,
-                        &now_iso,
-                    )
+                    .register_bot(&name, platform.into(), owner_id, rate_limit_per_hour, None, &now_iso)
                     .await
                     .map_err(err)?;
                 Ok(json!({ "bot": bot, "key": key }))
             }
             BotCommand::List => Ok(json!({ "bots": store.list_bots().await.map_err(err)? })),
-            BotCommand::Update {
-                id,
-                name,
-                rate_limit_per_hour,
-                active,
-            } => {
-                let bot = store
-                    .update_bot(id, name.as_deref(), rate_limit_per_hour, active, &now_iso)
-                    .await
-                    .map_err(err)?;
+            BotCommand::Update { id, name, rate_limit_per_hour, active } => {
+                let bot =
+                    store.update_bot(id, name.as_deref(), rate_limit_per_hour, active, &now_iso).await.map_err(err)?;
                 Ok(json!({ "bot": bot, "cache_window_seconds": KEY_CACHE_SECONDS }))
             }
             BotCommand::RegenerateKey { id } => {
@@ -268,18 +224,11 @@ async fn run(store: &Store, command: Command) -> Outcome {
             }
         },
         Command::Users { command } => users(store, command, now).await,
-        Command::DevSeed {
-            public_key,
-            discord_bot_key,
-            telegram_bot_key,
-        } => {
+        Command::DevSeed { public_key, discord_bot_key, telegram_bot_key } => {
             let created = store.create_table().await.map_err(err)?;
             let mut seeded = Vec::new();
             if !store.key_exists(&public_key).await.map_err(err)? {
-                store
-                    .issue_public_key(Some(&public_key), &now_iso)
-                    .await
-                    .map_err(err)?;
+                store.issue_public_key(Some(&public_key), &now_iso).await.map_err(err)?;
                 seeded.push("public");
             }
             for (key, platform, name) in [
@@ -287,10 +236,7 @@ async fn run(store: &Store, command: Command) -> Outcome {
                 (&telegram_bot_key, Platform::Telegram, "Local Telegram bot"),
             ] {
                 if !store.key_exists(key).await.map_err(err)? {
-                    store
-                        .register_bot(name, platform, 1, 1000, Some(key), &now_iso)
-                        .await
-                        .map_err(err)?;
+                    store.register_bot(name, platform, 1, 1000, Some(key), &now_iso).await.map_err(err)?;
                     seeded.push(platform.as_str());
                 }
             }
@@ -309,11 +255,7 @@ async fn run(store: &Store, command: Command) -> Outcome {
 async fn users(store: &Store, command: UserCommand, now: clock::Instant) -> Outcome {
     let now_iso = clock::iso(now);
     let find = |name: String| async move {
-        store
-            .get_user_by_username(&name)
-            .await
-            .map_err(err)?
-            .ok_or_else(|| format!("no user named {name:?}"))
+        store.get_user_by_username(&name).await.map_err(err)?.ok_or_else(|| format!("no user named {name:?}"))
     };
     match command {
         UserCommand::Show { username } => {
@@ -325,35 +267,23 @@ async fn users(store: &Store, command: UserCommand, now: clock::Instant) -> Outc
                 "consecutive_bot_logins": u.bot_streak,
             }))
         }
-        UserCommand::SetState {
-            username,
-            state,
-            duration,
-        } => {
+        UserCommand::SetState { username, state, duration } => {
             let u = find(username).await?;
             let (state, until) = match (state, duration) {
-                (StateArg::Timeout, Some(secs)) => {
-                    (UserState::Timeout, Some(now.timestamp() + secs as i64))
-                }
+                (StateArg::Timeout, Some(secs)) => (UserState::Timeout, Some(now.timestamp() + secs as i64)),
                 (StateArg::Timeout, None) => return Err("timeout needs --for <seconds>".into()),
                 (_, Some(_)) => return Err("--for goes with timeout only".into()),
                 (StateArg::Active, None) => (UserState::Active, None),
                 (StateArg::Banned, None) => (UserState::Banned, None),
             };
-            store
-                .set_user_state(&u, state, until, &now_iso)
-                .await
-                .map_err(err)?;
+            store.set_user_state(&u, state, until, &now_iso).await.map_err(err)?;
             Ok(
                 json!({ "username": u.username, "state": state.as_str(), "timeout_until": until.map(clock::iso_from_epoch) }),
             )
         }
         UserCommand::SetPermission { username, level } => {
             let u = find(username).await?;
-            store
-                .set_user_permission(&u, level, &now_iso)
-                .await
-                .map_err(err)?;
+            store.set_user_permission(&u, level, &now_iso).await.map_err(err)?;
             Ok(json!({ "username": u.username, "permission_level": level }))
         }
     }

@@ -14,11 +14,7 @@ impl App {
     pub fn new(config: Config, client: aws_sdk_dynamodb::Client) -> Self {
         let store = Store::new(client, config.table.clone());
         let keys = KeyCache::new(config.key_cache_seconds);
-        App {
-            config,
-            store,
-            keys,
-        }
+        App { config, store, keys }
     }
 
     /// Reads the configuration (failing with a clear message) and builds the client.

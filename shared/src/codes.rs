@@ -43,10 +43,7 @@ pub struct CodeResponse {
 
 impl From<Option<IssuedCode>> for CodeResponse {
     fn from(c: Option<IssuedCode>) -> Self {
-        CodeResponse {
-            expires_at: c.as_ref().map(|c| clock::iso_from_epoch(c.expires_at)),
-            code: c.map(|c| c.code),
-        }
+        CodeResponse { expires_at: c.as_ref().map(|c| clock::iso_from_epoch(c.expires_at)), code: c.map(|c| c.code) }
     }
 }
 
@@ -57,12 +54,7 @@ async fn backoff(attempt: usize) {
 
 /// `POST /v1/authentication/request`. Answers the same for new, existing and banned
 /// identities; a banned identity's code is stored unusable (no oracle, no login).
-pub async fn request_web_code(
-    app: Arc<App>,
-    ip: &str,
-    identity: &Identity,
-    now: Instant,
-) -> Result<RequestResponse> {
+pub async fn request_web_code(app: Arc<App>, ip: &str, identity: &Identity, now: Instant) -> Result<RequestResponse> {
     let cfg = &app.config;
     let t = now.timestamp();
     let limit = limits::login(cfg, ip, now);
@@ -70,10 +62,7 @@ pub async fn request_web_code(
         if attempt > 0 {
             backoff(attempt).await;
         }
-        let view = app
-            .store
-            .read_request_view(ip, identity, cfg.max_pending_codes_per_ip)
-            .await?;
+        let view = app.store.read_request_view(ip, identity, cfg.max_pending_codes_per_ip).await?;
         let old = view.pointer.as_ref();
         let reusable = |i: usize| match &view.slots[i] {
             None => true,
@@ -82,16 +71,8 @@ pub async fn request_web_code(
         let free: Vec<usize> = (0..view.slots.len()).filter(|&i| reusable(i)).collect();
         if free.is_empty() {
             app.store.hit(&limit).await?;
-            let oldest = view
-                .slots
-                .iter()
-                .flatten()
-                .map(|s| s.expires_at)
-                .min()
-                .unwrap_or(t + 1);
-            return Err(Error::TooManyPendingCodes {
-                retry_after: (oldest - t).max(1) as u64,
-            });
+            let oldest = view.slots.iter().flatten().map(|s| s.expires_at).min().unwrap_or(t + 1);
+            return Err(Error::TooManyPendingCodes { retry_after: (oldest - t).max(1) as u64 });
         }
         let slot = free[rand::rng().random_range(0..free.len())];
         let code = secrets::new_code();
@@ -105,10 +86,7 @@ pub async fn request_web_code(
             slot_was: view.slots[slot].as_ref().map(|s| s.code.as_str()),
             old,
             user_id: view.link.as_ref().map(|l| l.user_id),
-            blocked: view
-                .link
-                .as_ref()
-                .is_some_and(|l| users::restricted(l.state, l.timeout_until, t)),
+            blocked: view.link.as_ref().is_some_and(|l| users::restricted(l.state, l.timeout_until, t)),
             limit: &limit,
         };
         match app.store.issue_web_code(&issue).await {
@@ -123,9 +101,7 @@ pub async fn request_web_code(
             Err(_) => continue,
         }
     }
-    Err(Error::Unavailable {
-        cause: "request: too much contention".into(),
-    })
+    Err(Error::Unavailable { cause: "request: too much contention".into() })
 }
 
 /// `POST /v1/authentication/bot/login-code`: the identity's pending web code (not
@@ -138,26 +114,14 @@ pub async fn login_code(
 ) -> Result<Option<IssuedCode>> {
     bot.act_for(report.identity.platform)?;
     let limit = limits::bot(&app.config, &bot.limit_id, bot.rate_limit_per_hour, now);
-    let (allowed, pending) = tokio::join!(
-        app.store.hit(&limit),
-        app.store.report_on_web_code(report, now.timestamp())
-    );
+    let (allowed, pending) = tokio::join!(app.store.hit(&limit), app.store.report_on_web_code(report, now.timestamp()));
     allowed?;
-    Ok(pending?.map(|p| IssuedCode {
-        code: p.code,
-        expires_at: p.expires_at,
-        reused: true,
-    }))
+    Ok(pending?.map(|p| IssuedCode { code: p.code, expires_at: p.expires_at, reused: true }))
 }
 
 /// `POST /v1/authentication/bot/send-code`: a bot code for an existing, usable user under
 /// the consecutive-bot-login limit; a live one is returned again with its own expiry.
-pub async fn send_code(
-    app: Arc<App>,
-    bot: &BotCaller,
-    report: &BotReport,
-    now: Instant,
-) -> Result<IssuedCode> {
+pub async fn send_code(app: Arc<App>, bot: &BotCaller, report: &BotReport, now: Instant) -> Result<IssuedCode> {
     bot.act_for(report.identity.platform)?;
     let cfg = &app.config;
     let t = now.timestamp();
@@ -181,11 +145,7 @@ pub async fn send_code(
                 .store
                 .refresh_for_bot_code(link.user_id, report, t, &limit)
                 .await
-                .map(|()| IssuedCode {
-                    code: code.clone(),
-                    expires_at: *exp,
-                    reused: true,
-                }),
+                .map(|()| IssuedCode { code: code.clone(), expires_at: *exp, reused: true }),
             None => {
                 let code = secrets::new_code();
                 let expires_at = t + cfg.code_ttl_seconds;
@@ -199,11 +159,7 @@ pub async fn send_code(
                     now: t,
                     limit: &limit,
                 };
-                app.store.issue_bot_code(&issue).await.map(|()| IssuedCode {
-                    code,
-                    expires_at,
-                    reused: false,
-                })
+                app.store.issue_bot_code(&issue).await.map(|()| IssuedCode { code, expires_at, reused: false })
             }
         };
         match result {
@@ -218,9 +174,7 @@ pub async fn send_code(
                 };
                 match user {
                     Some(u) if u.restricted(t) => return Err(Error::Restricted),
-                    Some(u) if u.bot_streak >= cfg.bot_login_web_required_every => {
-                        return Err(Error::WebLoginRequired)
-                    }
+                    Some(u) if u.bot_streak >= cfg.bot_login_web_required_every => return Err(Error::WebLoginRequired),
                     Some(_) => continue,
                     None => return Err(Error::internal("identity links to a missing user")),
                 }
@@ -228,7 +182,5 @@ pub async fn send_code(
             Err(_) => continue,
         }
     }
-    Err(Error::Unavailable {
-        cause: "send-code: too much contention".into(),
-    })
+    Err(Error::Unavailable { cause: "send-code: too much contention".into() })
 }

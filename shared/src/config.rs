@@ -43,11 +43,7 @@ impl Config {
         let cookie_domain = match env.get("PORTAL_COOKIE_DOMAIN").map(|s| s.trim()) {
             None | Some("") => None,
             Some(d) if valid_cookie_domain(d) => Some(d.to_string()),
-            Some(d) => {
-                return Err(ConfigError(format!(
-                    "PORTAL_COOKIE_DOMAIN {d:?} is not a domain name"
-                )))
-            }
+            Some(d) => return Err(ConfigError(format!("PORTAL_COOKIE_DOMAIN {d:?} is not a domain name"))),
         };
         Ok(Config {
             table,
@@ -56,13 +52,7 @@ impl Config {
             limit_login_per_minute: number(env, "PORTAL_LIMIT_LOGIN_PER_MINUTE", 20, 1, 1_000_000)?,
             limit_bot_per_minute: number(env, "PORTAL_LIMIT_BOT_PER_MINUTE", 600, 1, 1_000_000)?,
             limit_auth_per_minute: number(env, "PORTAL_LIMIT_AUTH_PER_MINUTE", 120, 1, 1_000_000)?,
-            max_failed_verifies_per_ip: number(
-                env,
-                "PORTAL_MAX_FAILED_VERIFIES_PER_IP",
-                10,
-                1,
-                1_000_000,
-            )?,
+            max_failed_verifies_per_ip: number(env, "PORTAL_MAX_FAILED_VERIFIES_PER_IP", 10, 1, 1_000_000)?,
             bot_login_web_required_every: number(env, "BOT_LOGIN_WEB_REQUIRED_EVERY", 5, 1, 1_000)?,
             cookie_domain,
             key_cache_seconds: number(env, "PORTAL_KEY_CACHE_SECONDS", 60, 0, 60)?,
@@ -76,13 +66,7 @@ impl Config {
     }
 }
 
-fn number<T>(
-    env: &HashMap<String, String>,
-    name: &str,
-    default: T,
-    min: T,
-    max: T,
-) -> Result<T, ConfigError>
+fn number<T>(env: &HashMap<String, String>, name: &str, default: T, min: T, max: T) -> Result<T, ConfigError>
 where
     T: FromStr + PartialOrd + Copy + std::fmt::Display,
 {
@@ -90,24 +74,17 @@ where
         None | Some("") => Ok(default),
         Some(raw) => match raw.parse::<T>() {
             Ok(v) if v >= min && v <= max => Ok(v),
-            _ => Err(ConfigError(format!(
-                "{name} must be a whole number from {min} to {max}, got {raw:?}"
-            ))),
+            _ => Err(ConfigError(format!("{name} must be a whole number from {min} to {max}, got {raw:?}"))),
         },
     }
 }
 
 fn valid_table_name(t: &str) -> bool {
-    (3..=255).contains(&t.len())
-        && t.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    (3..=255).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
 }
 
 fn valid_cookie_domain(d: &str) -> bool {
-    !d.is_empty()
-        && d.len() <= 253
-        && d.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
+    !d.is_empty() && d.len() <= 253 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.".contains(&b))
 }
 
 #[cfg(test)]
@@ -115,10 +92,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -136,28 +110,14 @@ mod tests {
 
     #[test]
     fn bad_values_fail_with_the_variable_name() {
-        let e = Config::from_map(&env(&[
-            ("PORTAL_TABLE", "portal"),
-            ("PORTAL_CODE_TTL_SECONDS", "ten"),
-        ]))
-        .unwrap_err();
+        let e = Config::from_map(&env(&[("PORTAL_TABLE", "portal"), ("PORTAL_CODE_TTL_SECONDS", "ten")])).unwrap_err();
         assert!(e.0.contains("PORTAL_CODE_TTL_SECONDS"), "{e}");
-        let e = Config::from_map(&env(&[
-            ("PORTAL_TABLE", "portal"),
-            ("BOT_LOGIN_WEB_REQUIRED_EVERY", "0"),
-        ]))
-        .unwrap_err();
+        let e =
+            Config::from_map(&env(&[("PORTAL_TABLE", "portal"), ("BOT_LOGIN_WEB_REQUIRED_EVERY", "0")])).unwrap_err();
         assert!(e.0.contains("BOT_LOGIN_WEB_REQUIRED_EVERY"), "{e}");
-        assert!(Config::from_map(&env(&[]))
-            .unwrap_err()
-            .0
-            .contains("PORTAL_TABLE"));
+        assert!(Config::from_map(&env(&[])).unwrap_err().0.contains("PORTAL_TABLE"));
         assert!(Config::from_map(&env(&[("PORTAL_TABLE", "a b")])).is_err());
-        assert!(Config::from_map(&env(&[
-            ("PORTAL_TABLE", "t1"),
-            ("PORTAL_COOKIE_DOMAIN", "x;y")
-        ]))
-        .is_err());
+        assert!(Config::from_map(&env(&[("PORTAL_TABLE", "t1"), ("PORTAL_COOKIE_DOMAIN", "x;y")])).is_err());
     }
 
     #[test]

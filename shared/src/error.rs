@@ -51,9 +51,7 @@ impl Error {
     }
 
     pub fn internal(cause: impl Into<String>) -> Self {
-        Error::Internal {
-            cause: cause.into(),
-        }
+        Error::Internal { cause: cause.into() }
     }
 
     pub fn status(&self) -> u16 {
@@ -114,17 +112,11 @@ mod tests {
     fn statuses_and_messages() {
         assert_eq!(Error::InvalidCode.status(), 400);
         assert_eq!(Error::InvalidCode.to_string(), "Invalid or expired code");
-        assert_eq!(
-            Error::Unauthenticated.to_string(),
-            "Authentication required"
-        );
+        assert_eq!(Error::Unauthenticated.to_string(), "Authentication required");
         assert_eq!(Error::Forbidden.to_string(), "Access denied");
         assert_eq!(Error::RateLimited { retry_after: 0 }.retry_after(), Some(1));
         assert_eq!(Error::Unavailable { cause: "x".into() }.status(), 503);
         assert_eq!(Error::internal("boom").to_string(), "Internal server error");
-        assert_eq!(
-            Error::NotFound("User not found").to_string(),
-            "User not found"
-        );
+        assert_eq!(Error::NotFound("User not found").to_string(), "User not found");
     }
 }

@@ -73,11 +73,7 @@ pub struct Reply {
 impl Reply {
     pub fn json(outcome: &'static str, body: impl Serialize) -> Result<Self> {
         let body = serde_json::to_string(&body).map_err(|e| Error::internal(e.to_string()))?;
-        Ok(Reply {
-            body,
-            cookies: Vec::new(),
-            outcome,
-        })
+        Ok(Reply { body, cookies: Vec::new(), outcome })
     }
 
     pub fn with_cookie(mut self, cookie: String) -> Self {
@@ -88,9 +84,7 @@ impl Reply {
 
 /// `psession=<token>; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=<secs>[; Domain=…]`.
 pub fn session_cookie(token: &str, max_age: i64, domain: Option<&str>) -> String {
-    let mut c = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age={max_age}"
-    );
+    let mut c = format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=None; Path=/; Max-Age={max_age}");
     if let Some(d) = domain {
         c.push_str("; Domain=");
         c.push_str(d);
@@ -108,8 +102,6 @@ mod tests {
             session_cookie("abc", 2_592_000, None),
             "psession=abc; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=2592000"
         );
-        assert!(
-            session_cookie("", 0, Some("example.org")).ends_with("Max-Age=0; Domain=example.org")
-        );
+        assert!(session_cookie("", 0, Some("example.org")).ends_with("Max-Age=0; Domain=example.org"));
     }
 }

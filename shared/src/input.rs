@@ -93,23 +93,16 @@ impl Body {
             return Err(Error::bad_request("platform_user_id is required"));
         }
         if !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(Error::bad_request(
-                "platform_user_id contains invalid characters",
-            ));
+            return Err(Error::bad_request("platform_user_id contains invalid characters"));
         }
         if v.len() > 20 {
-            return Err(Error::bad_request(
-                "platform_user_id must be at most 20 digits",
-            ));
+            return Err(Error::bad_request("platform_user_id must be at most 20 digits"));
         }
         Ok(v.to_string())
     }
 
     pub fn identity(&self) -> Result<Identity> {
-        Ok(Identity {
-            platform: self.platform()?,
-            platform_user_id: self.platform_user_id()?,
-        })
+        Ok(Identity { platform: self.platform()?, platform_user_id: self.platform_user_id()? })
     }
 
     pub fn platform_username(&self) -> Result<String> {
@@ -118,14 +111,10 @@ impl Body {
             return Err(Error::bad_request("platform_username is required"));
         }
         if v.chars().any(char::is_control) {
-            return Err(Error::bad_request(
-                "platform_username contains invalid characters",
-            ));
+            return Err(Error::bad_request("platform_username contains invalid characters"));
         }
         if v.chars().count() > 64 {
-            return Err(Error::bad_request(
-                "platform_username must be at most 64 characters",
-            ));
+            return Err(Error::bad_request("platform_username must be at most 64 characters"));
         }
         Ok(v.to_string())
     }
@@ -137,19 +126,12 @@ impl Body {
             return Ok(None);
         }
         if v.len() > 2048 {
-            return Err(Error::bad_request(
-                "platform_avatar_url must be at most 2048 characters",
-            ));
+            return Err(Error::bad_request("platform_avatar_url must be at most 2048 characters"));
         }
         let host = v.strip_prefix("https://").unwrap_or("");
-        let host_ok = host
-            .split(['/', '?', '#'])
-            .next()
-            .is_some_and(|h| !h.is_empty());
+        let host_ok = host.split(['/', '?', '#']).next().is_some_and(|h| !h.is_empty());
         if !host_ok || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Error::bad_request(
-                "platform_avatar_url must be an https:// URL",
-            ));
+            return Err(Error::bad_request("platform_avatar_url must be an https:// URL"));
         }
         Ok(Some(v.to_string()))
     }
@@ -183,10 +165,7 @@ impl Body {
         if v.is_empty() {
             return Err(Error::bad_request("username is required"));
         }
-        if !v
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
+        if !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
             return Err(Error::bad_request("username contains invalid characters"));
         }
         if !(3..=32).contains(&v.len()) {
@@ -214,47 +193,24 @@ mod tests {
         assert_eq!(msg(Body::parse(b"")), "body must be a JSON object");
         assert_eq!(msg(Body::parse(b"{")), "body must be a JSON object");
         let big = format!("{{\"x\":\"{}\"}}", "a".repeat(9000));
-        assert_eq!(
-            msg(Body::parse(big.as_bytes())),
-            "body must be at most 8 KiB"
-        );
+        assert_eq!(msg(Body::parse(big.as_bytes())), "body must be at most 8 KiB");
     }
 
     #[test]
     fn identity_rules() {
-        let ok =
-            body(serde_json::json!({"platform": "discord", "platform_user_id": "123", "extra": 1}));
+        let ok = body(serde_json::json!({"platform": "discord", "platform_user_id": "123", "extra": 1}));
         assert_eq!(ok.identity().unwrap().platform_user_id, "123");
-        assert_eq!(
-            msg(body(serde_json::json!({})).identity()),
-            "platform is required"
-        );
+        assert_eq!(msg(body(serde_json::json!({})).identity()), "platform is required");
         assert_eq!(
             msg(body(serde_json::json!({"platform": "Discord"})).identity()),
             "platform must be one of discord, telegram"
         );
-        assert_eq!(
-            msg(body(serde_json::json!({"platform": 1})).identity()),
-            "platform must be a string"
-        );
-        let b =
-            |id: Value| body(serde_json::json!({"platform": "telegram", "platform_user_id": id}));
-        assert_eq!(
-            msg(b(Value::Null).identity()),
-            "platform_user_id is required"
-        );
-        assert_eq!(
-            msg(b(serde_json::json!(12)).identity()),
-            "platform_user_id must be a string"
-        );
-        assert_eq!(
-            msg(b(serde_json::json!("-12")).identity()),
-            "platform_user_id contains invalid characters"
-        );
-        assert_eq!(
-            msg(b(serde_json::json!("1".repeat(21))).identity()),
-            "platform_user_id must be at most 20 digits"
-        );
+        assert_eq!(msg(body(serde_json::json!({"platform": 1})).identity()), "platform must be a string");
+        let b = |id: Value| body(serde_json::json!({"platform": "telegram", "platform_user_id": id}));
+        assert_eq!(msg(b(Value::Null).identity()), "platform_user_id is required");
+        assert_eq!(msg(b(serde_json::json!(12)).identity()), "platform_user_id must be a string");
+        assert_eq!(msg(b(serde_json::json!("-12")).identity()), "platform_user_id contains invalid characters");
+        assert_eq!(msg(b(serde_json::json!("1".repeat(21))).identity()), "platform_user_id must be at most 20 digits");
         assert!(b(serde_json::json!("1".repeat(20))).identity().is_ok());
     }
 
@@ -265,9 +221,7 @@ mod tests {
                 serde_json::json!({"platform": "discord", "platform_user_id": "1", "platform_username": name, "platform_avatar_url": url}),
             )
         };
-        let r = b(serde_json::json!("  niels "), serde_json::json!(""))
-            .bot_report()
-            .unwrap();
+        let r = b(serde_json::json!("  niels "), serde_json::json!("")).bot_report().unwrap();
         assert_eq!(r.platform_username, "niels");
         assert_eq!(r.platform_avatar_url, None);
         assert_eq!(
@@ -282,9 +236,7 @@ mod tests {
             msg(b(serde_json::json!("é".repeat(65)), serde_json::json!("")).bot_report()),
             "platform_username must be at most 64 characters"
         );
-        assert!(b(serde_json::json!("é".repeat(64)), serde_json::json!(""))
-            .bot_report()
-            .is_ok());
+        assert!(b(serde_json::json!("é".repeat(64)), serde_json::json!("")).bot_report().is_ok());
         assert_eq!(
             msg(b(serde_json::json!("n"), serde_json::json!("http://x/a.png")).bot_report()),
             "platform_avatar_url must be an https:// URL"
@@ -298,16 +250,8 @@ mod tests {
             msg(b(serde_json::json!("n"), serde_json::json!(long)).bot_report()),
             "platform_avatar_url must be at most 2048 characters"
         );
-        assert_eq!(
-            msg(b(serde_json::json!("n"), Value::Null).bot_report()),
-            "platform_avatar_url is required"
-        );
-        assert!(b(
-            serde_json::json!("n"),
-            serde_json::json!("https://cdn.example/a.png")
-        )
-        .bot_report()
-        .is_ok());
+        assert_eq!(msg(b(serde_json::json!("n"), Value::Null).bot_report()), "platform_avatar_url is required");
+        assert!(b(serde_json::json!("n"), serde_json::json!("https://cdn.example/a.png")).bot_report().is_ok());
     }
 
     #[test]
@@ -317,28 +261,13 @@ mod tests {
         assert_eq!(msg(c(Value::Null)), "code is required");
         assert_eq!(msg(c(serde_json::json!(""))), "code is required");
         assert_eq!(msg(c(serde_json::json!(12345678))), "code must be a string");
-        assert_eq!(
-            msg(c(serde_json::json!("Ab3dEf7"))),
-            "code must be exactly 8 characters"
-        );
-        assert_eq!(
-            msg(c(serde_json::json!("Ab3dEf7-"))),
-            "code contains invalid characters"
-        );
+        assert_eq!(msg(c(serde_json::json!("Ab3dEf7"))), "code must be exactly 8 characters");
+        assert_eq!(msg(c(serde_json::json!("Ab3dEf7-"))), "code contains invalid characters");
         let u = |v: Value| body(serde_json::json!({ "username": v })).username();
         assert_eq!(u(serde_json::json!("Niels_1.x-y")).unwrap(), "Niels_1.x-y");
-        assert_eq!(
-            msg(u(serde_json::json!("ab"))),
-            "username must be 3-32 characters"
-        );
-        assert_eq!(
-            msg(u(serde_json::json!("a".repeat(33)))),
-            "username must be 3-32 characters"
-        );
-        assert_eq!(
-            msg(u(serde_json::json!("a b"))),
-            "username contains invalid characters"
-        );
+        assert_eq!(msg(u(serde_json::json!("ab"))), "username must be 3-32 characters");
+        assert_eq!(msg(u(serde_json::json!("a".repeat(33)))), "username must be 3-32 characters");
+        assert_eq!(msg(u(serde_json::json!("a b"))), "username contains invalid characters");
         assert_eq!(msg(u(serde_json::json!(null))), "username is required");
     }
 }

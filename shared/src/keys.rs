@@ -72,18 +72,12 @@ pub struct KeyCache {
 
 impl KeyCache {
     pub fn new(seconds: u64) -> Self {
-        KeyCache {
-            window: Duration::from_secs(seconds.min(KEY_CACHE_SECONDS)),
-            entries: Mutex::default(),
-        }
+        KeyCache { window: Duration::from_secs(seconds.min(KEY_CACHE_SECONDS)), entries: Mutex::default() }
     }
 
     fn get(&self, digest: &str) -> Option<KeyRecord> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries
-            .get(digest)
-            .filter(|(at, _)| at.elapsed() < self.window)
-            .map(|(_, r)| r.clone())
+        entries.get(digest).filter(|(at, _)| at.elapsed() < self.window).map(|(_, r)| r.clone())
     }
 
     fn put(&self, record: KeyRecord) {
@@ -104,19 +98,13 @@ impl KeyCache {
 
 /// Resolves the presented key: missing or unknown → 401.
 async fn resolve(app: &App, presented: Option<&str>) -> Result<KeyRecord> {
-    let key = presented
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN)
-        .ok_or(Error::Unauthenticated)?;
+    let key =
+        presented.map(str::trim).filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN).ok_or(Error::Unauthenticated)?;
     let digest = secrets::digest(key);
     if let Some(hit) = app.keys.get(&digest) {
         return Ok(hit);
     }
-    let record = app
-        .store
-        .get_key(&digest)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = app.store.get_key(&digest).await?.ok_or(Error::Unauthenticated)?;
     // the item was found by its digest; compare once more, in constant time
     if !secrets::ct_eq(&record.digest, &digest) {
         return Err(Error::Unauthenticated);

@@ -52,18 +52,11 @@ impl Limit {
     /// The largest `Retry-After` of the limit's counters: what a failed transactional check
     /// answers (it cannot tell which counter was full).
     pub fn retry_after(&self) -> u64 {
-        self.add
-            .iter()
-            .chain(&self.guard)
-            .map(|c| c.retry_after)
-            .max()
-            .unwrap_or(1)
+        self.add.iter().chain(&self.guard).map(|c| c.retry_after).max().unwrap_or(1)
     }
 
     pub fn rejected(&self) -> Error {
-        Error::RateLimited {
-            retry_after: self.retry_after(),
-        }
+        Error::RateLimited { retry_after: self.retry_after() }
     }
 }
 
@@ -75,11 +68,7 @@ fn window(now: i64, len: i64) -> (i64, i64) {
 }
 
 fn counter(attr: String, limit: u32, frees_at: i64, now: i64) -> Counter {
-    Counter {
-        attr,
-        limit: u64::from(limit),
-        retry_after: (frees_at - now).max(1) as u64,
-    }
+    Counter { attr, limit: u64::from(limit), retry_after: (frees_at - now).max(1) as u64 }
 }
 
 /// The per-IP LOGIN item of the current 10-minute window and this minute's counter.
@@ -92,12 +81,7 @@ fn login_base(cfg: &Config, ip: &str, now: Instant) -> (Limit, i64) {
         pk: format!("LIMIT#IP#{ip}"),
         sk: format!("W#{start}"),
         ttl: end + 60,
-        add: vec![counter(
-            format!("m{minute}"),
-            cfg.limit_login_per_minute,
-            minute_end,
-            t,
-        )],
+        add: vec![counter(format!("m{minute}"), cfg.limit_login_per_minute, minute_end, t)],
         guard: vec![],
     };
     (limit, end)
@@ -111,24 +95,14 @@ pub fn login(cfg: &Config, ip: &str, now: Instant) -> Limit {
 /// LOGIN tier for verify: also refuses once the IP used up its failed verifies.
 pub fn verify(cfg: &Config, ip: &str, now: Instant) -> Limit {
     let (mut l, end) = login_base(cfg, ip, now);
-    l.guard.push(counter(
-        "fails".into(),
-        cfg.max_failed_verifies_per_ip,
-        end,
-        now.timestamp(),
-    ));
+    l.guard.push(counter("fails".into(), cfg.max_failed_verifies_per_ip, end, now.timestamp()));
     l
 }
 
 /// LOGIN tier for a failed verify: counts the request and the failure.
 pub fn verify_failed(cfg: &Config, ip: &str, now: Instant) -> Limit {
     let (mut l, end) = login_base(cfg, ip, now);
-    l.add.push(counter(
-        "fails".into(),
-        cfg.max_failed_verifies_per_ip,
-        end,
-        now.timestamp(),
-    ));
+    l.add.push(counter("fails".into(), cfg.max_failed_verifies_per_ip, end, now.timestamp()));
     l
 }
 
@@ -142,12 +116,7 @@ pub fn bot(cfg: &Config, key_id: &str, per_hour: u32, now: Instant) -> Limit {
         sk: format!("W#{start}"),
         ttl: end + 60,
         add: vec![
-            counter(
-                format!("m{minute}"),
-                cfg.limit_bot_per_minute,
-                start + (minute + 1) * 60,
-                t,
-            ),
+            counter(format!("m{minute}"), cfg.limit_bot_per_minute, start + (minute + 1) * 60, t),
             counter("h".into(), per_hour, end, t),
         ],
         guard: vec![],
@@ -186,14 +155,8 @@ mod tests {
         assert_eq!(l.add[0].retry_after, 55);
         assert_eq!(l.guard[0].retry_after, 475);
         assert!(l.judge(|a| if a == "m2" { 20 } else { 9 }).is_ok());
-        assert!(matches!(
-            l.judge(|a| if a == "m2" { 21 } else { 0 }),
-            Err(Error::RateLimited { retry_after: 55 })
-        ));
-        assert!(matches!(
-            l.judge(|a| if a == "m2" { 1 } else { 10 }),
-            Err(Error::RateLimited { retry_after: 475 })
-        ));
+        assert!(matches!(l.judge(|a| if a == "m2" { 21 } else { 0 }), Err(Error::RateLimited { retry_after: 55 })));
+        assert!(matches!(l.judge(|a| if a == "m2" { 1 } else { 10 }), Err(Error::RateLimited { retry_after: 475 })));
         let f = verify_failed(&cfg, "1.2.3.4", at(1_800_000_125));
         assert!(f.judge(|a| if a == "fails" { 10 } else { 1 }).is_ok());
         assert!(f.judge(|a| if a == "fails" { 11 } else { 1 }).is_err());

@@ -47,9 +47,7 @@ pub fn init_tracing() {
         .map(|l| l.to_lowercase())
         .or_else(|| std::env::var("RUST_LOG").ok())
         .unwrap_or_else(|| "info".into());
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
-        .map(|f| f.eq_ignore_ascii_case("json"))
-        .unwrap_or(false);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").map(|f| f.eq_ignore_ascii_case("json")).unwrap_or(false);
     init_tracing_to(std::io::stdout, json, &level);
 }
 
@@ -61,23 +59,12 @@ where
     use tracing_subscriber::EnvFilter;
     // Dependencies log whole requests and events at debug/trace (bodies with codes, headers
     // with keys and cookies): whatever level the operator asks for, they stay at info.
-    let capped = format!(
-        "{level},{}",
-        QUIET_DEPENDENCIES.map(|d| format!("{d}=info")).join(",")
-    );
+    let capped = format!("{level},{}", QUIET_DEPENDENCIES.map(|d| format!("{d}=info")).join(","));
     let filter = EnvFilter::try_new(capped).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_target(false)
-        .without_time();
+    let builder =
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_target(false).without_time();
     let _ = if json {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(false)
-            .flatten_event(true)
-            .try_init()
+        builder.json().with_current_span(true).with_span_list(false).flatten_event(true).try_init()
     } else {
         builder.with_ansi(false).try_init()
     };
@@ -85,10 +72,7 @@ where
 
 /// A function's whole `main`: logging, the app (configuration errors end the process with
 /// a clear message), then the Lambda loop calling `handler` for each request.
-pub async fn run<H, F>(
-    function: &'static str,
-    handler: H,
-) -> std::result::Result<(), lambda_http::Error>
+pub async fn run<H, F>(function: &'static str, handler: H) -> std::result::Result<(), lambda_http::Error>
 where
     H: Fn(Arc<App>, Request) -> F + Send + Sync + Clone + 'static,
     F: Future<Output = Result<Reply>> + Send + 'static,
@@ -112,12 +96,7 @@ where
 
 /// Runs one request through `handler` and maps the outcome to the response. Tests call this
 /// with the real handlers; the Lambda loop calls it through [`run`].
-pub async fn dispatch<H, F>(
-    app: Arc<App>,
-    function: &'static str,
-    req: Request,
-    handler: H,
-) -> Response<Body>
+pub async fn dispatch<H, F>(app: Arc<App>, function: &'static str, req: Request, handler: H) -> Response<Body>
 where
     H: Fn(Arc<App>, Request) -> F,
     F: Future<Output = Result<Reply>>,
@@ -134,16 +113,10 @@ where
     async move {
         let result = match tokio::time::timeout(REQUEST_DEADLINE, handler(app, req)).await {
             Ok(r) => r,
-            Err(_) => Err(Error::Unavailable {
-                cause: "request deadline passed".into(),
-            }),
+            Err(_) => Err(Error::Unavailable { cause: "request deadline passed".into() }),
         };
         let (response, status, outcome) = match result {
-            Ok(reply) => (
-                success(reply.body, &reply.cookies, &correlation_id),
-                200,
-                reply.outcome,
-            ),
+            Ok(reply) => (success(reply.body, &reply.cookies, &correlation_id), 200, reply.outcome),
             Err(e) => {
                 if let Some(cause) = e.cause() {
                     tracing::error!(status = e.status(), cause, "request failed");
@@ -196,15 +169,10 @@ fn failure(e: &Error, correlation_id: &str) -> Response<Body> {
         error: String,
         correlation_id: &'a str,
     }
-    let body = serde_json::to_string(&Envelope {
-        error: e.to_string(),
-        correlation_id,
-    })
-    .unwrap_or_default();
+    let body = serde_json::to_string(&Envelope { error: e.to_string(), correlation_id }).unwrap_or_default();
     let mut resp = response(e.status(), body, correlation_id);
     if let Some(secs) = e.retry_after() {
-        resp.headers_mut()
-            .insert("retry-after", HeaderValue::from(secs));
+        resp.headers_mut().insert("retry-after", HeaderValue::from(secs));
     }
     resp
 }

@@ -13,9 +13,7 @@ pub const CODE_LEN: usize = 8;
 /// A fresh login code (8 symbols, ≈ 46 bits).
 pub fn new_code() -> String {
     let mut rng = rand::rng();
-    (0..CODE_LEN)
-        .map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char)
-        .collect()
+    (0..CODE_LEN).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect()
 }
 
 /// `n` random bytes as lowercase hex.
@@ -69,10 +67,7 @@ mod tests {
 
     #[test]
     fn digests_and_tokens() {
-        assert_eq!(
-            digest("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert_eq!(new_session_token().len(), 64);
         let k = new_api_key("hbot_");
         assert!(k.starts_with("hbot_") && k.len() == 69);

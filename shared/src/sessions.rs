@@ -12,8 +12,7 @@ use crate::error::{Error, Result};
 use crate::limits;
 use crate::secrets;
 use crate::store::{
-    CodeRecord, LoginWrite, NewAccount, Origin, SessionRecord, SessionWrite, WebPointer,
-    WriteConflict,
+    CodeRecord, LoginWrite, NewAccount, Origin, SessionRecord, SessionWrite, WebPointer, WriteConflict,
 };
 use crate::users::{self, User};
 
@@ -80,10 +79,7 @@ pub async fn verify(app: Arc<App>, caller: &Caller<'_>, code: &str) -> Result<Ve
         let usable = app.store.get_code(code).await?.filter(|c| {
             secrets::ct_eq(&c.code, code)
                 && c.expires_at > t
-                && (c.origin == Origin::Bot
-                    || c.ip
-                        .as_deref()
-                        .is_some_and(|ip| secrets::ct_eq(ip, caller.ip)))
+                && (c.origin == Origin::Bot || c.ip.as_deref().is_some_and(|ip| secrets::ct_eq(ip, caller.ip)))
         });
         let Some(rec) = usable else {
             return failed(&app, caller).await;
@@ -96,25 +92,16 @@ pub async fn verify(app: Arc<App>, caller: &Caller<'_>, code: &str) -> Result<Ve
             return Ok(*v);
         }
     }
-    Err(Error::Unavailable {
-        cause: "verify: too much contention".into(),
-    })
+    Err(Error::Unavailable { cause: "verify: too much contention".into() })
 }
 
 /// Every kind of wrong code: one answer, and one more failed verify counted for the IP.
 async fn failed(app: &App, caller: &Caller<'_>) -> Result<Verified> {
-    app.store
-        .hit(&limits::verify_failed(&app.config, caller.ip, caller.now))
-        .await?;
+    app.store.hit(&limits::verify_failed(&app.config, caller.ip, caller.now)).await?;
     Err(Error::InvalidCode)
 }
 
-async fn login_existing(
-    app: &App,
-    caller: &Caller<'_>,
-    rec: &CodeRecord,
-    uid: u64,
-) -> Result<Step> {
+async fn login_existing(app: &App, caller: &Caller<'_>, rec: &CodeRecord, uid: u64) -> Result<Step> {
     let t = caller.now.timestamp();
     let limit = limits::verify(&app.config, caller.ip, caller.now);
     let (user, reported) = match rec.origin {
@@ -127,14 +114,7 @@ async fn login_existing(
     }
     let token = secrets::new_session_token();
     let (digest, now_iso) = (secrets::digest(&token), clock::iso(caller.now));
-    let session = session_write(
-        &digest,
-        &token,
-        uid,
-        &now_iso,
-        t + user.session_seconds(),
-        caller,
-    );
+    let session = session_write(&digest, &token, uid, &now_iso, t + user.session_seconds(), caller);
     let write = LoginWrite {
         code: rec,
         user_id: uid,
@@ -147,12 +127,7 @@ async fn login_existing(
     match app.store.login_existing(&write).await {
         Ok(()) => {
             let max_age = user.session_seconds();
-            Ok(Step::Done(Box::new(Verified {
-                user,
-                user_created: false,
-                token,
-                max_age,
-            })))
+            Ok(Step::Done(Box::new(Verified { user, user_created: false, token, max_age })))
         }
         Err(WriteConflict::User(_)) => spend(app, caller, rec).await,
         Err(c) => conflict(app, caller, c, &limit).await,
@@ -162,84 +137,42 @@ async fn login_existing(
 async fn create_account(app: &App, caller: &Caller<'_>, rec: &CodeRecord) -> Result<Step> {
     let t = caller.now.timestamp();
     let limit = limits::verify(&app.config, caller.ip, caller.now);
-    let (id, reported) = tokio::join!(
-        app.store.next_id("USER"),
-        app.store.get_web_report(&rec.identity)
-    );
+    let (id, reported) = tokio::join!(app.store.next_id("USER"), app.store.get_web_report(&rec.identity));
     let (id, reported): (u64, Option<WebPointer>) = (id?, reported?);
     let now_iso = clock::iso(caller.now);
     for _ in 0..MAX_ATTEMPTS {
-        let user = User::new_account(
-            id,
-            users::random_username(),
-            &rec.identity,
-            reported.as_ref(),
-            &now_iso,
-        );
+        let user = User::new_account(id, users::random_username(), &rec.identity, reported.as_ref(), &now_iso);
         let token = secrets::new_session_token();
         let digest = secrets::digest(&token);
-        let session = session_write(
-            &digest,
-            &token,
-            id,
-            &now_iso,
-            t + user.session_seconds(),
-            caller,
-        );
-        let account = NewAccount {
-            user: &user,
-            code: rec,
-            now: t,
-            session: &session,
-            limit: &limit,
-        };
+        let session = session_write(&digest, &token, id, &now_iso, t + user.session_seconds(), caller);
+        let account = NewAccount { user: &user, code: rec, now: t, session: &session, limit: &limit };
         match app.store.create_account(&account).await {
             Ok(()) => {
                 let max_age = user.session_seconds();
-                return Ok(Step::Done(Box::new(Verified {
-                    user,
-                    user_created: true,
-                    token,
-                    max_age,
-                })));
+                return Ok(Step::Done(Box::new(Verified { user, user_created: true, token, max_age })));
             }
             Err(WriteConflict::UsernameTaken) => continue,
             Err(WriteConflict::LinkExists) => {
                 // the account was created meanwhile: this is a returning user after all
-                let link = app
-                    .store
-                    .get_link(&rec.identity)
-                    .await?
-                    .ok_or_else(|| Error::internal("link vanished"))?;
+                let link = app.store.get_link(&rec.identity).await?.ok_or_else(|| Error::internal("link vanished"))?;
                 return login_existing(app, caller, rec, link.user_id).await;
             }
             Err(c) => return conflict(app, caller, c, &limit).await,
         }
     }
-    Err(Error::Unavailable {
-        cause: "verify: no free username".into(),
-    })
+    Err(Error::Unavailable { cause: "verify: no free username".into() })
 }
 
 /// A restricted user's code is spent without a session: 403.
 async fn spend(app: &App, caller: &Caller<'_>, rec: &CodeRecord) -> Result<Step> {
     let limit = limits::verify(&app.config, caller.ip, caller.now);
-    match app
-        .store
-        .spend_code(rec, caller.now.timestamp(), &limit)
-        .await
-    {
+    match app.store.spend_code(rec, caller.now.timestamp(), &limit).await {
         Ok(()) => Err(Error::Restricted),
         Err(c) => conflict(app, caller, c, &limit).await,
     }
 }
 
-async fn conflict(
-    app: &App,
-    caller: &Caller<'_>,
-    c: WriteConflict,
-    limit: &limits::Limit,
-) -> Result<Step> {
+async fn conflict(app: &App, caller: &Caller<'_>, c: WriteConflict, limit: &limits::Limit) -> Result<Step> {
     match c {
         WriteConflict::Limited => Err(limit.rejected()),
         WriteConflict::CodeGone => failed(app, caller).await.map(|_| Step::Retry),
@@ -289,15 +222,8 @@ fn well_formed(token: &str) -> bool {
 
 /// The `psession` cookie → live session → usable user. Missing, unknown or expired → 401;
 /// a banned or timed-out user → 403. Counts the AUTH tier for the session.
-pub async fn authenticate(
-    app: &App,
-    token: Option<&str>,
-    now: Instant,
-    with_sessions: bool,
-) -> Result<Authenticated> {
-    let token = token
-        .filter(|t| well_formed(t))
-        .ok_or(Error::Unauthenticated)?;
+pub async fn authenticate(app: &App, token: Option<&str>, now: Instant, with_sessions: bool) -> Result<Authenticated> {
+    let token = token.filter(|t| well_formed(t)).ok_or(Error::Unauthenticated)?;
     let digest = secrets::digest(token);
     let t = now.timestamp();
     let session = app
@@ -311,10 +237,7 @@ pub async fn authenticate(
         if with_sessions {
             app.store.user_with_sessions(session.user_id).await
         } else {
-            app.store
-                .get_user(session.user_id)
-                .await
-                .map(|u| (u, Vec::new()))
+            app.store.get_user(session.user_id).await.map(|u| (u, Vec::new()))
         }
     };
     let (allowed, loaded) = tokio::join!(app.store.hit(&limit), load);
@@ -324,11 +247,7 @@ pub async fn authenticate(
     if user.restricted(t) {
         return Err(Error::Restricted);
     }
-    Ok(Authenticated {
-        session,
-        user,
-        sessions,
-    })
+    Ok(Authenticated { session, user, sessions })
 }
 
 #[derive(Serialize, Debug)]
@@ -350,11 +269,7 @@ pub struct SessionList {
 pub async fn list(app: Arc<App>, token: Option<&str>, now: Instant) -> Result<SessionList> {
     let auth = authenticate(&app, token, now, true).await?;
     let t = now.timestamp();
-    let mut live: Vec<_> = auth
-        .sessions
-        .into_iter()
-        .filter(|s| s.expires_at > t)
-        .collect();
+    let mut live: Vec<_> = auth.sessions.into_iter().filter(|s| s.expires_at > t).collect();
     live.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     let sessions = live
         .into_iter()
@@ -373,9 +288,7 @@ pub async fn list(app: Arc<App>, token: Option<&str>, now: Instant) -> Result<Se
 /// `POST /v1/users/me/sessions/{token_suffix}/destroy`.
 pub async fn destroy(app: Arc<App>, token: Option<&str>, suffix: &str, now: Instant) -> Result<()> {
     if suffix.len() != SUFFIX_LEN || !suffix.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::bad_request(
-            "token_suffix must be 6 letters or digits",
-        ));
+        return Err(Error::bad_request("token_suffix must be 6 letters or digits"));
     }
     let auth = authenticate(&app, token, now, true).await?;
     if secrets::ct_eq(&auth.session.token_suffix, suffix) {
@@ -385,33 +298,28 @@ pub async fn destroy(app: Arc<App>, token: Option<&str>, suffix: &str, now: Inst
     let target = auth
         .sessions
         .iter()
-        .find(|s| {
-            s.expires_at > t
-                && s.digest != auth.session.digest
-                && secrets::ct_eq(&s.token_suffix, suffix)
-        })
+        .find(|s| s.expires_at > t && s.digest != auth.session.digest && secrets::ct_eq(&s.token_suffix, suffix))
         .ok_or(Error::NotFound("Session not found"))?;
-    app.store
-        .delete_session(target.user_id, &target.digest)
-        .await
+    app.store.delete_session(target.user_id, &target.digest).await
 }
 
 /// `POST /v1/authentication/logout`: LOGIN tier per IP; ends the cookie's session.
 pub async fn logout(app: Arc<App>, ip: &str, token: Option<&str>, now: Instant) -> Result<()> {
-    app.store.hit(&limits::login(&app.config, ip, now)).await?;
-    let token = token
-        .filter(|t| well_formed(t))
+    let digest = token.filter(|t| well_formed(t)).map(secrets::digest);
+    let read = async {
+        match &digest {
+            Some(d) => app.store.get_session(d).await,
+            None => Ok(None),
+        }
+    };
+    // the limit and the session read are independent: one round trip for both
+    let limit = limits::login(&app.config, ip, now);
+    let (allowed, session) = tokio::join!(app.store.hit(&limit), read);
+    allowed?;
+    let session = session?
+        .filter(|s| s.expires_at > now.timestamp() && digest.as_deref().is_some_and(|d| secrets::ct_eq(&s.digest, d)))
         .ok_or(Error::Unauthenticated)?;
-    let digest = secrets::digest(token);
-    let session = app
-        .store
-        .get_session(&digest)
-        .await?
-        .filter(|s| s.expires_at > now.timestamp())
-        .ok_or(Error::Unauthenticated)?;
-    app.store
-        .delete_session(session.user_id, &session.digest)
-        .await
+    app.store.delete_session(session.user_id, &session.digest).await
 }
 
 /// The `Set-Cookie` that clears the session cookie.

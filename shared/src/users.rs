@@ -12,8 +12,7 @@ use crate::secrets;
 
 /// DynamoDB condition: the user may log in (active, or a timeout that is over).
 /// Uses `#state`, `:active`, `:timeout`, `:now`.
-pub const USABLE_CONDITION: &str =
-    "(#state = :active OR (#state = :timeout AND timeout_until <= :now))";
+pub const USABLE_CONDITION: &str = "(#state = :active OR (#state = :timeout AND timeout_until <= :now))";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -175,17 +174,9 @@ pub struct LookupResponse {
 }
 
 /// `POST /v1/authentication/lookup`: username (any case) → linked platforms.
-pub async fn lookup(
-    app: Arc<App>,
-    ip: &str,
-    username: &str,
-    now: Instant,
-) -> Result<LookupResponse> {
+pub async fn lookup(app: Arc<App>, ip: &str, username: &str, now: Instant) -> Result<LookupResponse> {
     let limit = limits::login(&app.config, ip, now);
-    let (allowed, user) = tokio::join!(
-        app.store.hit(&limit),
-        app.store.find_user_by_username(username)
-    );
+    let (allowed, user) = tokio::join!(app.store.hit(&limit), app.store.find_user_by_username(username));
     allowed?;
     let user = user?.ok_or(Error::NotFound("User not found"))?;
     Ok(LookupResponse {
@@ -197,10 +188,7 @@ pub async fn lookup(
         platforms: user
             .links
             .into_iter()
-            .map(|l| LookupPlatform {
-                platform: l.platform,
-                platform_user_id: l.platform_user_id,
-            })
+            .map(|l| LookupPlatform { platform: l.platform, platform_user_id: l.platform_user_id })
             .collect(),
     })
 }
@@ -215,14 +203,9 @@ mod tests {
         assert!(restricted(UserState::Banned, None, 10));
         assert!(restricted(UserState::Timeout, Some(11), 10));
         assert!(!restricted(UserState::Timeout, Some(10), 10));
-        assert_eq!(
-            effective_state(UserState::Timeout, Some(5), 10),
-            UserState::Active
-        );
+        assert_eq!(effective_state(UserState::Timeout, Some(5), 10), UserState::Active);
         let name = random_username();
         assert!(name.starts_with("user_") && name.len() == 13);
-        assert!(name[5..]
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(name[5..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     }
 }

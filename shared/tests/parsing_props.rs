@@ -40,11 +40,7 @@ fn exercise(b: &Body) {
         assert!(code.len() == 8 && code.bytes().all(|c| c.is_ascii_alphanumeric()));
     }
     if let Ok(u) = b.username() {
-        assert!(
-            (3..=32).contains(&u.len())
-                && u.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c))
-        );
+        assert!((3..=32).contains(&u.len()) && u.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-".contains(&c)));
     }
 }
 

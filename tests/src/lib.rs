@@ -88,18 +88,15 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.first())
-            .map(String::as_str)
+        self.headers.get(name).and_then(|v| v.first()).map(String::as_str)
     }
 
     /// The `psession` value set by the response, if any.
     pub fn session_cookie(&self) -> Option<String> {
-        self.headers.get("set-cookie")?.iter().find_map(|c| {
-            c.strip_prefix("psession=")
-                .map(|rest| rest.split(';').next().unwrap_or("").to_string())
-        })
+        self.headers
+            .get("set-cookie")?
+            .iter()
+            .find_map(|c| c.strip_prefix("psession=").map(|rest| rest.split(';').next().unwrap_or("").to_string()))
     }
 
     pub fn set_cookie(&self) -> Option<&str> {
@@ -111,37 +108,19 @@ impl Resp {
     pub fn assert_error(&self, status: u16, message: &str) {
         assert_eq!(self.status, status, "unexpected status, body {}", self.body);
         assert_eq!(self.body["error"], message, "body {}", self.body);
-        let cid = self.body["correlation_id"]
-            .as_str()
-            .expect("correlation_id");
-        assert!(
-            uuid::Uuid::parse_str(cid).is_ok(),
-            "correlation_id {cid} is not a UUID"
-        );
+        let cid = self.body["correlation_id"].as_str().expect("correlation_id");
+        assert!(uuid::Uuid::parse_str(cid).is_ok(), "correlation_id {cid} is not a UUID");
         assert_eq!(self.header("x-correlation-id"), Some(cid));
-        assert_eq!(
-            self.body.as_object().unwrap().len(),
-            2,
-            "envelope has exactly two fields: {}",
-            self.body
-        );
+        assert_eq!(self.body.as_object().unwrap().len(), 2, "envelope has exactly two fields: {}", self.body);
         if status == 429 || status == 503 {
-            let secs: u64 = self
-                .header("retry-after")
-                .expect("Retry-After")
-                .parse()
-                .expect("seconds");
+            let secs: u64 = self.header("retry-after").expect("Retry-After").parse().expect("seconds");
             assert!(secs >= 1, "Retry-After {secs}");
         }
     }
 
     #[track_caller]
     pub fn ok(&self) -> &Value {
-        assert_eq!(
-            self.status, 200,
-            "expected 200, got {} {}",
-            self.status, self.body
-        );
+        assert_eq!(self.status, 200, "expected 200, got {} {}", self.status, self.body);
         &self.body
     }
 }
@@ -150,10 +129,7 @@ fn decode(resp: Response<Body>) -> Resp {
     let status = resp.status().as_u16();
     let mut headers: HashMap<String, Vec<String>> = HashMap::new();
     for (k, v) in resp.headers() {
-        headers
-            .entry(k.as_str().to_string())
-            .or_default()
-            .push(v.to_str().unwrap_or("").to_string());
+        headers.entry(k.as_str().to_string()).or_default().push(v.to_str().unwrap_or("").to_string());
     }
     let body = match resp.body() {
         Body::Text(t) => serde_json::from_str(t).unwrap_or(Value::Null),
@@ -161,11 +137,7 @@ fn decode(resp: Response<Body>) -> Resp {
         Body::Empty => Value::Null,
         _ => Value::Null,
     };
-    Resp {
-        status,
-        headers,
-        body,
-    }
+    Resp { status, headers, body }
 }
 
 /// An API Gateway HTTP API (v2) event for a route.
@@ -217,17 +189,12 @@ impl Event {
     }
     pub fn suffix(mut self, suffix: &str) -> Self {
         self.path = format!("/v1/users/me/sessions/{suffix}/destroy");
-        self.path_params
-            .push(("token_suffix".into(), suffix.into()));
+        self.path_params.push(("token_suffix".into(), suffix.into()));
         self
     }
 
     pub fn to_json(&self) -> Value {
-        let headers: serde_json::Map<String, Value> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        let headers: serde_json::Map<String, Value> = self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         let route_path = if self.path_params.is_empty() {
             self.path.clone()
         } else {
@@ -260,19 +227,15 @@ impl Event {
             ev["body"] = json!(b);
         }
         if !self.path_params.is_empty() {
-            let p: serde_json::Map<String, Value> = self
-                .path_params
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
+            let p: serde_json::Map<String, Value> =
+                self.path_params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             ev["pathParameters"] = Value::Object(p);
         }
         ev
     }
 
     pub fn request(&self) -> Request {
-        lambda_http::request::from_str(&self.to_json().to_string())
-            .expect("a valid API Gateway v2 event")
+        lambda_http::request::from_str(&self.to_json().to_string()).expect("a valid API Gateway v2 event")
     }
 }
 
@@ -307,37 +270,13 @@ impl Env {
         let store = app.store.clone();
         store.create_table().await.expect("create table");
         let now = clock::iso(clock::now());
+        store.issue_public_key(Some(PUBLIC_KEY), &now).await.expect("public key");
+        store.register_bot("Test Discord bot", Platform::Discord, 1, 1000, Some(DISCORD_KEY), &now).await.expect("bot");
         store
-            .issue_public_key(Some(PUBLIC_KEY), &now)
-            .await
-            .expect("public key");
-        store
-            .register_bot(
-                "Test Discord bot",
-                Platform::Discord,
-                1,
-                1000,
-                Some(DISCORD_KEY),
-                &now,
-            )
+            .register_bot("Test Telegram bot", Platform::Telegram, 1, 1000, Some(TELEGRAM_KEY), &now)
             .await
             .expect("bot");
-        store
-            .register_bot(
-                "Test Telegram bot",
-                Platform::Telegram,
-                1,
-                1000,
-                Some(TELEGRAM_KEY),
-                &now,
-            )
-            .await
-            .expect("bot");
-        Env {
-            app,
-            store,
-            endpoint,
-        }
+        Env { app, store, endpoint }
     }
 
     /// The same table with another configuration (a second "container").
@@ -357,10 +296,7 @@ impl Drop for Env {
         // DynamoDB Local sweeps TTL on only a few tables at once: leave none behind
         let store = self.store.clone();
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 let _ = rt.block_on(store.delete_table());
             }
         })
@@ -421,43 +357,30 @@ pub fn test_ip() -> String {
 impl Env {
     /// web request from `ip` → bot login-code → the code.
     pub async fn web_code(&self, platform: &str, id: &str, ip: &str) -> String {
-        self.call(
-            F::Request,
-            Event::new(F::Request)
-                .key(PUBLIC_KEY)
-                .ip(ip)
-                .json(identity(platform, id)),
-        )
-        .await
-        .ok();
-        let key = if platform == "discord" {
-            DISCORD_KEY
-        } else {
-            TELEGRAM_KEY
-        };
+        self.call(F::Request, Event::new(F::Request).key(PUBLIC_KEY).ip(ip).json(identity(platform, id))).await.ok();
+        let key = if platform == "discord" { DISCORD_KEY } else { TELEGRAM_KEY };
         let r = self
             .call(
                 F::LoginCode,
-                Event::new(F::LoginCode).key(key).json(report(
-                    platform,
-                    id,
-                    "niels",
-                    "https://cdn.example/a.png",
-                )),
+                Event::new(F::LoginCode).key(key).json(report(platform, id, "niels", "https://cdn.example/a.png")),
             )
             .await;
         r.ok()["code"].as_str().expect("a pending code").to_string()
     }
 
+    /// The website asks for a code for an identity, from `ip`.
+    pub async fn request(&self, platform: &str, id: &str, ip: &str) -> Resp {
+        self.call(F::Request, Event::new(F::Request).key(PUBLIC_KEY).ip(ip).json(identity(platform, id))).await
+    }
+
+    /// The platform's bot fetches the identity's pending code.
+    pub async fn login_code(&self, platform: &str, id: &str) -> Resp {
+        let key = if platform == "discord" { DISCORD_KEY } else { TELEGRAM_KEY };
+        self.call(F::LoginCode, Event::new(F::LoginCode).key(key).json(report(platform, id, "n", ""))).await
+    }
+
     pub async fn verify(&self, code: &str, ip: &str) -> Resp {
-        self.call(
-            F::Verify,
-            Event::new(F::Verify)
-                .key(PUBLIC_KEY)
-                .ip(ip)
-                .json(json!({ "code": code })),
-        )
-        .await
+        self.call(F::Verify, Event::new(F::Verify).key(PUBLIC_KEY).ip(ip).json(json!({ "code": code }))).await
     }
 
     /// A full web login: returns (session token, verify body).
@@ -498,24 +421,15 @@ fn jar_dir() -> std::path::PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl DdbLocal {
     /// Starts DynamoDB Local with its data on disk (so a restart keeps it).
     pub async fn start() -> DdbLocal {
-        let dir =
-            std::env::temp_dir().join(format!("portal-ddb-{}", uuid::Uuid::new_v4().simple()));
+        let dir = std::env::temp_dir().join(format!("portal-ddb-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut d = DdbLocal {
-            port: free_port(),
-            dir,
-            child: None,
-        };
+        let mut d = DdbLocal { port: free_port(), dir, child: None };
         d.restart().await;
         d
     }
@@ -523,19 +437,10 @@ impl DdbLocal {
     pub async fn restart(&mut self) {
         let jar = jar_dir();
         let child = std::process::Command::new("java")
-            .arg(format!(
-                "-Djava.library.path={}",
-                jar.join("DynamoDBLocal_lib").display()
-            ))
+            .arg(format!("-Djava.library.path={}", jar.join("DynamoDBLocal_lib").display()))
             .arg("-jar")
             .arg(jar.join("DynamoDBLocal.jar"))
-            .args([
-                "-sharedDb",
-                "-disableTelemetry",
-                "-port",
-                &self.port.to_string(),
-                "-dbPath",
-            ])
+            .args(["-sharedDb", "-disableTelemetry", "-port", &self.port.to_string(), "-dbPath"])
             .arg(&self.dir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -20,52 +20,21 @@ const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 fn every_request() -> Vec<(F, Event)> {
     let token = "ab".repeat(32);
     vec![
-        (
-            F::Request,
-            Event::new(F::Request)
-                .key(PUBLIC_KEY)
-                .json(identity("discord", "123")),
-        ),
-        (
-            F::Verify,
-            Event::new(F::Verify)
-                .key(PUBLIC_KEY)
-                .json(json!({"code": "ABCDefgh"})),
-        ),
-        (
-            F::Lookup,
-            Event::new(F::Lookup)
-                .key(PUBLIC_KEY)
-                .json(json!({"username": "someone"})),
-        ),
+        (F::Request, Event::new(F::Request).key(PUBLIC_KEY).json(identity("discord", "123"))),
+        (F::Verify, Event::new(F::Verify).key(PUBLIC_KEY).json(json!({"code": "ABCDefgh"}))),
+        (F::Lookup, Event::new(F::Lookup).key(PUBLIC_KEY).json(json!({"username": "someone"}))),
         (F::Logout, Event::new(F::Logout).cookie(&token)),
-        (
-            F::LoginCode,
-            Event::new(F::LoginCode)
-                .key(DISCORD_KEY)
-                .json(report("discord", "123", "n", "")),
-        ),
-        (
-            F::SendCode,
-            Event::new(F::SendCode)
-                .key(DISCORD_KEY)
-                .json(report("discord", "123", "n", "")),
-        ),
+        (F::LoginCode, Event::new(F::LoginCode).key(DISCORD_KEY).json(report("discord", "123", "n", ""))),
+        (F::SendCode, Event::new(F::SendCode).key(DISCORD_KEY).json(report("discord", "123", "n", ""))),
         (F::BotMe, Event::new(F::BotMe).key(DISCORD_KEY)),
         (F::UsersMe, Event::new(F::UsersMe).cookie(&token)),
         (F::Sessions, Event::new(F::Sessions).cookie(&token)),
-        (
-            F::Destroy,
-            Event::new(F::Destroy).cookie(&token).suffix("abcdef"),
-        ),
+        (F::Destroy, Event::new(F::Destroy).cookie(&token).suffix("abcdef")),
     ]
 }
 
 async fn app_at(endpoint: &str) -> Arc<App> {
-    Arc::new(App::new(
-        Config::with_table("portal-faults"),
-        client_with_endpoint(Some(endpoint)).await,
-    ))
+    Arc::new(App::new(Config::with_table("portal-faults"), client_with_endpoint(Some(endpoint)).await))
 }
 
 async fn all_answer_503(app: Arc<App>) {
@@ -156,19 +125,14 @@ async fn database_stopped_mid_run() {
                 let r = call_app(
                     app.clone(),
                     F::Request,
-                    Event::new(F::Request)
-                        .key(PUBLIC_KEY)
-                        .ip(&ip)
-                        .json(identity("discord", &id)),
+                    Event::new(F::Request).key(PUBLIC_KEY).ip(&ip).json(identity("discord", &id)),
                 )
                 .await;
                 seen.push(r.clone());
                 let lc = call_app(
                     app.clone(),
                     F::LoginCode,
-                    Event::new(F::LoginCode)
-                        .key(DISCORD_KEY)
-                        .json(report("discord", &id, "n", "")),
+                    Event::new(F::LoginCode).key(DISCORD_KEY).json(report("discord", &id, "n", "")),
                 )
                 .await;
                 let code = lc.body["code"].as_str().map(str::to_string);
@@ -177,10 +141,7 @@ async fn database_stopped_mid_run() {
                     let v = call_app(
                         app.clone(),
                         F::Verify,
-                        Event::new(F::Verify)
-                            .key(PUBLIC_KEY)
-                            .ip(&ip)
-                            .json(json!({ "code": code })),
+                        Event::new(F::Verify).key(PUBLIC_KEY).ip(&ip).json(json!({ "code": code })),
                     )
                     .await;
                     seen.push(v);
@@ -205,22 +166,13 @@ async fn database_stopped_mid_run() {
         }
     }
     eprintln!("statuses during the outage run: {statuses:?}");
-    assert!(
-        statuses.get(&200).copied().unwrap_or(0) > 0,
-        "the run made progress first: {statuses:?}"
-    );
-    assert!(
-        statuses.get(&503).copied().unwrap_or(0) > 0,
-        "the outage was seen: {statuses:?}"
-    );
+    assert!(statuses.get(&200).copied().unwrap_or(0) > 0, "the run made progress first: {statuses:?}");
+    assert!(statuses.get(&503).copied().unwrap_or(0) > 0, "the outage was seen: {statuses:?}");
 
     // back up: nothing half-written
     ddb.restart().await;
     let problems = env.store.consistency_problems().await.unwrap();
-    assert!(
-        problems.is_empty(),
-        "inconsistent after the outage: {problems:?}"
-    );
+    assert!(problems.is_empty(), "inconsistent after the outage: {problems:?}");
     // and the service works again
     env.web_login("discord", &snowflake(), &test_ip()).await;
     drop(env);

@@ -6,10 +6,7 @@ use portal_tests::*;
 use serde_json::json;
 
 fn retry_after(r: &Resp) -> u64 {
-    r.header("retry-after")
-        .expect("Retry-After")
-        .parse()
-        .expect("seconds")
+    r.header("retry-after").expect("Retry-After").parse().expect("seconds")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -19,10 +16,7 @@ async fn thirty_parallel_requests_from_one_ip() {
     let ip = test_ip();
     // every request in its own "container": the limits live in the table, not in memory
     let responses = parallel(30, |_| {
-        let ev = Event::new(F::Request)
-            .key(PUBLIC_KEY)
-            .ip(&ip)
-            .json(identity("discord", &snowflake()));
+        let ev = Event::new(F::Request).key(PUBLIC_KEY).ip(&ip).json(identity("discord", &snowflake()));
         (env.container(|_| {}), F::Request, ev)
     });
     let (mut ok, mut limited) = (0, 0);
@@ -31,10 +25,7 @@ async fn thirty_parallel_requests_from_one_ip() {
             200 => ok += 1,
             429 => {
                 let msg = r.body["error"].as_str().unwrap().to_string();
-                assert!(
-                    msg == "Too many pending login codes" || msg == "Too many requests",
-                    "{msg}"
-                );
+                assert!(msg == "Too many pending login codes" || msg == "Too many requests", "{msg}");
                 r.assert_error(429, &msg);
                 assert!(retry_after(&r) >= 1);
                 limited += 1;
@@ -51,10 +42,7 @@ async fn pending_cap_holds_under_fifty_concurrent_requests() {
     let env = Env::with(|c| c.limit_login_per_minute = 10_000).await;
     let ip = test_ip();
     let responses = parallel(50, |_| {
-        let ev = Event::new(F::Request)
-            .key(PUBLIC_KEY)
-            .ip(&ip)
-            .json(identity("telegram", &snowflake()[..12]));
+        let ev = Event::new(F::Request).key(PUBLIC_KEY).ip(&ip).json(identity("telegram", &snowflake()[..12]));
         (env.app.clone(), F::Request, ev)
     });
     let mut ok = 0;
@@ -81,16 +69,11 @@ async fn twelve_wrong_codes_then_429_even_for_a_right_code() {
         } else {
             r.assert_error(429, "Too many requests");
             let secs = retry_after(&r);
-            assert!(
-                secs > 0 && secs <= 600,
-                "until the 10-minute window passes: {secs}"
-            );
+            assert!(secs > 0 && secs <= 600, "until the 10-minute window passes: {secs}");
         }
     }
     // the right code is refused too while the IP is throttled (and stays unused)
-    env.verify(&good, &ip)
-        .await
-        .assert_error(429, "Too many requests");
+    env.verify(&good, &ip).await.assert_error(429, "Too many requests");
     assert!(env.store.get_code(&good).await.unwrap().is_some());
     // another IP is not affected
     let other = test_ip();
@@ -106,13 +89,7 @@ async fn twenty_five_lookups_in_a_minute() {
     let mut limited = 0;
     for _ in 0..25 {
         let r = env
-            .call(
-                F::Lookup,
-                Event::new(F::Lookup)
-                    .key(PUBLIC_KEY)
-                    .ip(&ip)
-                    .json(json!({"username": "someone"})),
-            )
+            .call(F::Lookup, Event::new(F::Lookup).key(PUBLIC_KEY).ip(&ip).json(json!({"username": "someone"})))
             .await;
         match r.status {
             404 => r.assert_error(404, "User not found"),
@@ -132,20 +109,9 @@ async fn a_bots_hourly_allowance() {
     let env = Env::new().await;
     align_to_minute(10).await;
     let now = clock::iso(clock::now());
-    let (_, key) = env
-        .store
-        .register_bot("Tiny bot", Platform::Discord, 9, 3, None, &now)
-        .await
-        .unwrap();
+    let (_, key) = env.store.register_bot("Tiny bot", Platform::Discord, 9, 3, None, &now).await.unwrap();
     for i in 0..4 {
-        let r = env
-            .call(
-                F::LoginCode,
-                Event::new(F::LoginCode)
-                    .key(&key)
-                    .json(report("discord", "42", "n", "")),
-            )
-            .await;
+        let r = env.call(F::LoginCode, Event::new(F::LoginCode).key(&key).json(report("discord", "42", "n", ""))).await;
         if i < 3 {
             r.ok();
         } else {
@@ -154,9 +120,7 @@ async fn a_bots_hourly_allowance() {
         }
     }
     // other bots are not affected
-    env.call(F::BotMe, Event::new(F::BotMe).key(DISCORD_KEY))
-        .await
-        .ok();
+    env.call(F::BotMe, Event::new(F::BotMe).key(DISCORD_KEY)).await.ok();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -168,9 +132,7 @@ async fn bot_and_session_tiers() {
     .await;
     align_to_minute(10).await;
     for i in 0..3 {
-        let r = env
-            .call(F::BotMe, Event::new(F::BotMe).key(TELEGRAM_KEY))
-            .await;
+        let r = env.call(F::BotMe, Event::new(F::BotMe).key(TELEGRAM_KEY)).await;
         if i < 2 {
             r.ok();
         } else {
@@ -179,9 +141,7 @@ async fn bot_and_session_tiers() {
     }
     let (token, _) = env.web_login("discord", &snowflake(), &test_ip()).await;
     for i in 0..4 {
-        let r = env
-            .call(F::UsersMe, Event::new(F::UsersMe).cookie(&token))
-            .await;
+        let r = env.call(F::UsersMe, Event::new(F::UsersMe).cookie(&token)).await;
         if i < 3 {
             r.ok();
         } else {
@@ -196,30 +156,15 @@ async fn codes_expire_on_every_read() {
     let (id, ip) = (snowflake(), test_ip());
     let code = env.web_code("discord", &id, &ip).await;
     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-    env.verify(&code, &ip)
-        .await
-        .assert_error(400, "Invalid or expired code");
-    let r = env
-        .call(
-            F::LoginCode,
-            Event::new(F::LoginCode)
-                .key(DISCORD_KEY)
-                .json(report("discord", &id, "n", "")),
-        )
-        .await;
+    env.verify(&code, &ip).await.assert_error(400, "Invalid or expired code");
+    let r = env.login_code("discord", &id).await;
     assert_eq!(r.ok(), &json!({"code": null, "expires_at": null}));
     // expired bot codes are replaced, not returned
     env.web_login("discord", &id, &ip).await;
-    let send = || {
-        Event::new(F::SendCode)
-            .key(DISCORD_KEY)
-            .json(report("discord", &id, "n", ""))
-    };
+    let send = || Event::new(F::SendCode).key(DISCORD_KEY).json(report("discord", &id, "n", ""));
     let first = env.call(F::SendCode, send()).await.ok()["code"].clone();
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     let second = env.call(F::SendCode, send()).await.ok()["code"].clone();
     assert_ne!(first, second);
-    env.verify(first.as_str().unwrap(), &ip)
-        .await
-        .assert_error(400, "Invalid or expired code");
+    env.verify(first.as_str().unwrap(), &ip).await.assert_error(400, "Invalid or expired code");
 }

@@ -39,23 +39,9 @@ async fn no_secret_reaches_a_log_line_and_every_request_has_a_summary() {
     let mut responses: Vec<Resp> = Vec::new();
 
     // the whole flow, and its error paths
-    responses.push(
-        env.call(
-            F::Request,
-            Event::new(F::Request)
-                .key(PUBLIC_KEY)
-                .ip(&ip)
-                .json(identity("discord", &id)),
-        )
-        .await,
-    );
+    responses.push(env.request("discord", &id, &ip).await);
     let lc = env
-        .call(
-            F::LoginCode,
-            Event::new(F::LoginCode)
-                .key(DISCORD_KEY)
-                .json(report("discord", &id, "niels", "")),
-        )
+        .call(F::LoginCode, Event::new(F::LoginCode).key(DISCORD_KEY).json(report("discord", &id, "niels", "")))
         .await;
     let code = lc.ok()["code"].as_str().unwrap().to_string();
     secrets.push(code.clone());
@@ -66,22 +52,10 @@ async fn no_secret_reaches_a_log_line_and_every_request_has_a_summary() {
     secrets.push(token.clone());
     responses.push(v);
     responses.push(env.verify(&code, &ip).await);
-    responses.push(
-        env.call(F::UsersMe, Event::new(F::UsersMe).cookie(&token))
-            .await,
-    );
-    responses.push(
-        env.call(F::Sessions, Event::new(F::Sessions).cookie(&token))
-            .await,
-    );
-    let sc = env
-        .call(
-            F::SendCode,
-            Event::new(F::SendCode)
-                .key(DISCORD_KEY)
-                .json(report("discord", &id, "niels", "")),
-        )
-        .await;
+    responses.push(env.call(F::UsersMe, Event::new(F::UsersMe).cookie(&token)).await);
+    responses.push(env.call(F::Sessions, Event::new(F::Sessions).cookie(&token)).await);
+    let sc =
+        env.call(F::SendCode, Event::new(F::SendCode).key(DISCORD_KEY).json(report("discord", &id, "niels", ""))).await;
     let bot_code = sc.ok()["code"].as_str().unwrap().to_string();
     secrets.push(bot_code.clone());
     responses.push(sc);
@@ -89,72 +63,31 @@ async fn no_secret_reaches_a_log_line_and_every_request_has_a_summary() {
     let token2 = v2.session_cookie().unwrap();
     secrets.push(token2.clone());
     responses.push(v2);
+    responses
+        .push(env.call(F::Destroy, Event::new(F::Destroy).cookie(&token2).suffix(&token[token.len() - 6..])).await);
     responses.push(
-        env.call(
-            F::Destroy,
-            Event::new(F::Destroy)
-                .cookie(&token2)
-                .suffix(&token[token.len() - 6..]),
-        )
-        .await,
+        env.call(F::Lookup, Event::new(F::Lookup).key(PUBLIC_KEY).ip(&ip).json(json!({"username": "nobody"}))).await,
     );
-    responses.push(
-        env.call(
-            F::Lookup,
-            Event::new(F::Lookup)
-                .key(PUBLIC_KEY)
-                .ip(&ip)
-                .json(json!({"username": "nobody"})),
-        )
-        .await,
-    );
-    responses.push(
-        env.call(F::BotMe, Event::new(F::BotMe).key(TELEGRAM_KEY))
-            .await,
-    );
-    responses.push(
-        env.call(
-            F::BotMe,
-            Event::new(F::BotMe).key("hbot_not_a_real_key_123"),
-        )
-        .await,
-    );
+    responses.push(env.call(F::BotMe, Event::new(F::BotMe).key(TELEGRAM_KEY)).await);
+    responses.push(env.call(F::BotMe, Event::new(F::BotMe).key("hbot_not_a_real_key_123")).await);
     secrets.push("hbot_not_a_real_key_123".into());
-    responses.push(
-        env.call(F::Logout, Event::new(F::Logout).cookie(&token2))
-            .await,
-    );
-    responses.push(
-        env.call(F::UsersMe, Event::new(F::UsersMe).cookie(&token2))
-            .await,
-    );
+    responses.push(env.call(F::Logout, Event::new(F::Logout).cookie(&token2)).await);
+    responses.push(env.call(F::UsersMe, Event::new(F::UsersMe).cookie(&token2)).await);
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        text.lines().count() >= responses.len(),
-        "logs were captured"
-    );
+    assert!(text.lines().count() >= responses.len(), "logs were captured");
     for s in &secrets {
-        assert!(
-            !text.contains(s.as_str()),
-            "a secret ({} chars) appears in the logs",
-            s.len()
-        );
+        assert!(!text.contains(s.as_str()), "a secret ({} chars) appears in the logs", s.len());
     }
     // a digest of a key is not the key, but make sure no cookie header leaks either
     assert!(!text.contains("psession="), "a cookie appears in the logs");
 
     // one JSON summary line per request, with the correlation id the response carried
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
-        .collect();
+    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect();
     for r in &responses {
         let cid = r.header("x-correlation-id").unwrap();
-        let summaries: Vec<&Value> = lines
-            .iter()
-            .filter(|l| l["message"] == "request" && l["correlation_id"] == cid)
-            .collect();
+        let summaries: Vec<&Value> =
+            lines.iter().filter(|l| l["message"] == "request" && l["correlation_id"] == cid).collect();
         assert_eq!(summaries.len(), 1, "one summary line for {cid}");
         let s = summaries[0];
         assert_eq!(s["status"], r.status);
@@ -166,19 +99,9 @@ async fn no_secret_reaches_a_log_line_and_every_request_has_a_summary() {
             assert_eq!(l["span"]["correlation_id"], cid);
         }
     }
-    let outcomes: Vec<&str> = lines
-        .iter()
-        .filter(|l| l["message"] == "request")
-        .filter_map(|l| l["outcome"].as_str())
-        .collect();
-    for o in [
-        "code_issued",
-        "code_returned",
-        "invalid_code",
-        "user_created",
-        "code_verified",
-        "unauthenticated",
-    ] {
+    let outcomes: Vec<&str> =
+        lines.iter().filter(|l| l["message"] == "request").filter_map(|l| l["outcome"].as_str()).collect();
+    for o in ["code_issued", "code_returned", "invalid_code", "user_created", "code_verified", "unauthenticated"] {
         assert!(outcomes.contains(&o), "outcome {o} logged: {outcomes:?}");
     }
 }

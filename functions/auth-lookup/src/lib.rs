@@ -10,8 +10,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     keys::require_public(&app, http::api_key(&req)).await?;
     let username = http::body(&req)?.username()?;
     let ip = http::client_ip(&req)?;
-    Reply::json(
-        "user_found",
-        users::lookup(app, &ip, &username, clock::now()).await?,
-    )
+    Reply::json("user_found", users::lookup(app, &ip, &username, clock::now()).await?)
 }

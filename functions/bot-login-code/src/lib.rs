@@ -12,10 +12,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     let bot = keys::require_bot(&app, http::api_key(&req)).await?;
     let report = http::body(&req)?.bot_report()?;
     let pending = codes::login_code(app, &bot, &report, clock::now()).await?;
-    let outcome = if pending.is_some() {
-        "code_returned"
-    } else {
-        "no_pending_code"
-    };
+    let outcome = if pending.is_some() { "code_returned" } else { "no_pending_code" };
     Reply::json(outcome, CodeResponse::from(pending))
 }

@@ -11,10 +11,6 @@ pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     let bot = keys::require_bot(&app, http::api_key(&req)).await?;
     let report = http::body(&req)?.bot_report()?;
     let issued = codes::send_code(app, &bot, &report, clock::now()).await?;
-    let outcome = if issued.reused {
-        "code_reused"
-    } else {
-        "code_issued"
-    };
+    let outcome = if issued.reused { "code_reused" } else { "code_issued" };
     Reply::json(outcome, CodeResponse::from(Some(issued)))
 }

@@ -8,7 +8,6 @@ use portal_shared::{clock, sessions, App, Result};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     let now = clock::now();
-    let auth =
-        sessions::authenticate(&app, http::session_token(&req).as_deref(), now, false).await?;
+    let auth = sessions::authenticate(&app, http::session_token(&req).as_deref(), now, false).await?;
     Reply::json("user_found", auth.user.me(now.timestamp()))
 }

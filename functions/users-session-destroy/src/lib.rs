@@ -11,8 +11,5 @@ pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     let token = http::session_token(&req);
     let suffix = http::path_param(&req, "token_suffix", "sessions").unwrap_or_default();
     sessions::destroy(app, token.as_deref(), &suffix, clock::now()).await?;
-    Reply::json(
-        "session_destroyed",
-        std::collections::BTreeMap::from([("destroyed", true)]),
-    )
+    Reply::json("session_destroyed", std::collections::BTreeMap::from([("destroyed", true)]))
 }

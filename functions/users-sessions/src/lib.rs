@@ -8,8 +8,5 @@ use portal_shared::{clock, sessions, App, Result};
 
 pub async fn handle(app: Arc<App>, req: Request) -> Result<Reply> {
     let token = http::session_token(&req);
-    Reply::json(
-        "sessions_listed",
-        sessions::list(app, token.as_deref(), clock::now()).await?,
-    )
+    Reply::json("sessions_listed", sessions::list(app, token.as_deref(), clock::now()).await?)
 }

@@ -7,8 +7,7 @@ use super::codes::identity_pk;
 use super::keys::key_key;
 use super::users::{profile_key, user_from_item};
 use super::{
-    key, n, names, s, sdk_error, tx_delete, tx_put, tx_update, AttributeValue, Item, ItemExt,
-    Store, TxnError, Vals,
+    key, n, names, s, sdk_error, tx_delete, tx_put, tx_update, AttributeValue, Item, ItemExt, Store, TxnError, Vals,
 };
 use crate::error::{Error, Result};
 use crate::input::{Identity, Platform};
@@ -85,14 +84,8 @@ fn txn_error(e: TxnError, what: &str) -> Error {
 impl Store {
     /// Issues a public key (a fresh `ppub_` key unless one is given). Returns the record and
     /// the plaintext, which exists only in this answer.
-    pub async fn issue_public_key(
-        &self,
-        plaintext: Option<&str>,
-        now_iso: &str,
-    ) -> Result<(PublicKeyInfo, String)> {
-        let plaintext = plaintext
-            .map(str::to_string)
-            .unwrap_or_else(|| secrets::new_api_key("ppub_"));
+    pub async fn issue_public_key(&self, plaintext: Option<&str>, now_iso: &str) -> Result<(PublicKeyInfo, String)> {
+        let plaintext = plaintext.map(str::to_string).unwrap_or_else(|| secrets::new_api_key("ppub_"));
         let digest = secrets::digest(&plaintext);
         let id = self.next_id("PUBKEY").await?;
         let mut rec = pubkey_key(id);
@@ -106,44 +99,22 @@ impl Store {
         k.insert("active".into(), AttributeValue::Bool(true));
         let ops = vec![
             tx_put(&self.table, rec, None, Vals::new()),
-            tx_put(
-                &self.table,
-                k,
-                Some("attribute_not_exists(pk)"),
-                Vals::new(),
-            ),
+            tx_put(&self.table, k, Some("attribute_not_exists(pk)"), Vals::new()),
         ];
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "issue public key"))?;
-        Ok((
-            PublicKeyInfo {
-                id,
-                active: true,
-                created_at: now_iso.into(),
-                revoked_at: None,
-            },
-            plaintext,
-        ))
+        self.transact(ops).await.map_err(|e| txn_error(e, "issue public key"))?;
+        Ok((PublicKeyInfo { id, active: true, created_at: now_iso.into(), revoked_at: None }, plaintext))
     }
 
     pub async fn list_public_keys(&self) -> Result<Vec<PublicKeyInfo>> {
-        let mut keys: Vec<_> = self
-            .query_partition("PUBKEYS", None)
-            .await?
-            .iter()
-            .filter_map(pubkey_from_item)
-            .collect();
+        let mut keys: Vec<_> =
+            self.query_partition("PUBKEYS", None).await?.iter().filter_map(pubkey_from_item).collect();
         keys.sort_by_key(|k| k.id);
         Ok(keys)
     }
 
     /// Revokes a public key: its key item is deleted (it answers 401 once caches expire).
     pub async fn revoke_public_key(&self, id: u64, now_iso: &str) -> Result<PublicKeyInfo> {
-        let item = self
-            .get(pubkey_key(id))
-            .await?
-            .ok_or(Error::NotFound("Public key not found"))?;
+        let item = self.get(pubkey_key(id)).await?.ok_or(Error::NotFound("Public key not found"))?;
         let digest = item.string("key_digest");
         let ops = vec![
             tx_update(
@@ -152,17 +123,12 @@ impl Store {
                 "SET active = :f, revoked_at = :now",
                 None,
                 None,
-                Vals::new()
-                    .v(":f", AttributeValue::Bool(false))
-                    .s(":now", now_iso),
+                Vals::new().v(":f", AttributeValue::Bool(false)).s(":now", now_iso),
             ),
             tx_delete(&self.table, key_key(&digest), None, Vals::new()),
         ];
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "revoke public key"))?;
-        let mut info =
-            pubkey_from_item(&item).ok_or_else(|| Error::internal("bad public key item"))?;
+        self.transact(ops).await.map_err(|e| txn_error(e, "revoke public key"))?;
+        let mut info = pubkey_from_item(&item).ok_or_else(|| Error::internal("bad public key item"))?;
         info.active = false;
         info.revoked_at = Some(now_iso.into());
         Ok(info)
@@ -178,9 +144,7 @@ impl Store {
         plaintext: Option<&str>,
         now_iso: &str,
     ) -> Result<(Bot, String)> {
-        let plaintext = plaintext
-            .map(str::to_string)
-            .unwrap_or_else(|| secrets::new_api_key("hbot_"));
+        let plaintext = plaintext.map(str::to_string).unwrap_or_else(|| secrets::new_api_key("hbot_"));
         let digest = secrets::digest(&plaintext);
         let id = self.next_id("BOT").await?;
         let bot = Bot {
@@ -204,40 +168,19 @@ impl Store {
         item.insert("created_at".into(), s(now_iso));
         item.insert("updated_at".into(), s(now_iso));
         let ops = vec![
-            tx_put(
-                &self.table,
-                item,
-                Some("attribute_not_exists(pk)"),
-                Vals::new(),
-            ),
-            tx_put(
-                &self.table,
-                bot_key_item(&digest, &bot),
-                Some("attribute_not_exists(pk)"),
-                Vals::new(),
-            ),
+            tx_put(&self.table, item, Some("attribute_not_exists(pk)"), Vals::new()),
+            tx_put(&self.table, bot_key_item(&digest, &bot), Some("attribute_not_exists(pk)"), Vals::new()),
         ];
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "register bot"))?;
+        self.transact(ops).await.map_err(|e| txn_error(e, "register bot"))?;
         Ok((bot, plaintext))
     }
 
     pub async fn get_bot(&self, id: u64) -> Result<Option<Bot>> {
-        Ok(self
-            .get(bot_key(id))
-            .await?
-            .as_ref()
-            .and_then(bot_from_item))
+        Ok(self.get(bot_key(id)).await?.as_ref().and_then(bot_from_item))
     }
 
     pub async fn list_bots(&self) -> Result<Vec<Bot>> {
-        let mut bots: Vec<_> = self
-            .query_partition("BOTS", None)
-            .await?
-            .iter()
-            .filter_map(bot_from_item)
-            .collect();
+        let mut bots: Vec<_> = self.query_partition("BOTS", None).await?.iter().filter_map(bot_from_item).collect();
         bots.sort_by_key(|b| b.id);
         Ok(bots)
     }
@@ -251,10 +194,7 @@ impl Store {
         active: Option<bool>,
         now_iso: &str,
     ) -> Result<Bot> {
-        let item = self
-            .get(bot_key(id))
-            .await?
-            .ok_or(Error::NotFound("Bot not found"))?;
+        let item = self.get(bot_key(id)).await?.ok_or(Error::NotFound("Bot not found"))?;
         let mut bot = bot_from_item(&item).ok_or_else(|| Error::internal("bad bot item"))?;
         if let Some(v) = name {
             bot.name = v.into();
@@ -283,18 +223,13 @@ impl Store {
             ),
             tx_put(&self.table, bot_key_item(&digest, &bot), None, Vals::new()),
         ];
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "update bot"))?;
+        self.transact(ops).await.map_err(|e| txn_error(e, "update bot"))?;
         Ok(bot)
     }
 
     /// Replaces a bot's key: the old key item is deleted in the same transaction.
     pub async fn regenerate_bot_key(&self, id: u64, now_iso: &str) -> Result<(Bot, String)> {
-        let item = self
-            .get(bot_key(id))
-            .await?
-            .ok_or(Error::NotFound("Bot not found"))?;
+        let item = self.get(bot_key(id)).await?.ok_or(Error::NotFound("Bot not found"))?;
         let mut bot = bot_from_item(&item).ok_or_else(|| Error::internal("bad bot item"))?;
         bot.updated_at = now_iso.into();
         let old = item.string("key_digest");
@@ -307,42 +242,23 @@ impl Store {
                 "SET key_digest = :new, updated_at = :now",
                 Some("key_digest = :old"),
                 None,
-                Vals::new()
-                    .s(":new", &digest)
-                    .s(":old", &old)
-                    .s(":now", now_iso),
+                Vals::new().s(":new", &digest).s(":old", &old).s(":now", now_iso),
             ),
             tx_delete(&self.table, key_key(&old), None, Vals::new()),
-            tx_put(
-                &self.table,
-                bot_key_item(&digest, &bot),
-                Some("attribute_not_exists(pk)"),
-                Vals::new(),
-            ),
+            tx_put(&self.table, bot_key_item(&digest, &bot), Some("attribute_not_exists(pk)"), Vals::new()),
         ];
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "regenerate bot key"))?;
+        self.transact(ops).await.map_err(|e| txn_error(e, "regenerate bot key"))?;
         Ok((bot, plaintext))
     }
 
     /// Whether a key item exists for this plaintext (dev seeding).
     pub async fn key_exists(&self, plaintext: &str) -> Result<bool> {
-        Ok(self
-            .get(key_key(&secrets::digest(plaintext)))
-            .await?
-            .is_some())
+        Ok(self.get(key_key(&secrets::digest(plaintext))).await?.is_some())
     }
 
     /// Username (any case) → user, strongly consistent (through the username item).
     pub async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let Some(name) = self
-            .get(key(
-                format!("USERNAME#{}", username.to_lowercase()),
-                "USERNAME",
-            ))
-            .await?
-        else {
+        let Some(name) = self.get(key(format!("USERNAME#{}", username.to_lowercase()), "USERNAME")).await? else {
             return Ok(None);
         };
         match name.num::<u64>("user_id") {
@@ -375,10 +291,7 @@ impl Store {
         for l in &user.links {
             if let Some(platform) = Platform::parse(&l.platform) {
                 keys.push(key(
-                    identity_pk(&Identity {
-                        platform,
-                        platform_user_id: l.platform_user_id.clone(),
-                    }),
+                    identity_pk(&Identity { platform, platform_user_id: l.platform_user_id.clone() }),
                     "LINK",
                 ));
             }
@@ -386,19 +299,10 @@ impl Store {
         let ops = keys
             .into_iter()
             .map(|k| {
-                tx_update(
-                    &self.table,
-                    k,
-                    expr,
-                    Some("attribute_exists(pk)"),
-                    names(&[("#state", "state")]),
-                    vals(),
-                )
+                tx_update(&self.table, k, expr, Some("attribute_exists(pk)"), names(&[("#state", "state")]), vals())
             })
             .collect();
-        self.transact(ops)
-            .await
-            .map_err(|e| txn_error(e, "set state"))
+        self.transact(ops).await.map_err(|e| txn_error(e, "set state"))
     }
 
     pub async fn set_user_permission(&self, user: &User, level: u8, now_iso: &str) -> Result<()> {
@@ -406,9 +310,7 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(profile_key(user.id)))
-            .update_expression(
-                "SET permission_level = :p, permission_since = :now, updated_at = :now",
-            )
+            .update_expression("SET permission_level = :p, permission_since = :now, updated_at = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":p", n(level))
             .expression_attribute_values(":now", s(now_iso))
@@ -448,10 +350,8 @@ impl Store {
     pub async fn consistency_problems(&self) -> Result<Vec<String>> {
         use std::collections::HashMap;
         let items = self.scan_all().await?;
-        let by_key: HashMap<(String, String), &Item> = items
-            .iter()
-            .map(|i| ((i.string("pk"), i.string("sk")), i))
-            .collect();
+        let by_key: HashMap<(String, String), &Item> =
+            items.iter().map(|i| ((i.string("pk"), i.string("sk")), i)).collect();
         let has = |pk: &str, sk: &str| by_key.get(&(pk.to_string(), sk.to_string())).copied();
         let mut problems = Vec::new();
         let mut max_user = 0u64;
@@ -463,23 +363,16 @@ impl Store {
                     continue;
                 };
                 max_user = max_user.max(user.id);
-                match has(
-                    &format!("USERNAME#{}", user.username.to_lowercase()),
-                    "USERNAME",
-                ) {
+                match has(&format!("USERNAME#{}", user.username.to_lowercase()), "USERNAME") {
                     Some(u) if u.num::<u64>("user_id") == Some(user.id) => {}
                     _ => problems.push(format!("{pk}: username item missing or wrong")),
                 }
                 for l in &user.links {
-                    match has(
-                        &format!("IDENTITY#{}#{}", l.platform, l.platform_user_id),
-                        "LINK",
-                    ) {
+                    match has(&format!("IDENTITY#{}#{}", l.platform, l.platform_user_id), "LINK") {
                         Some(link) if link.num::<u64>("user_id") == Some(user.id) => {}
-                        _ => problems.push(format!(
-                            "{pk}: identity link {}#{} missing",
-                            l.platform, l.platform_user_id
-                        )),
+                        _ => {
+                            problems.push(format!("{pk}: identity link {}#{} missing", l.platform, l.platform_user_id))
+                        }
                     }
                 }
             } else if pk.starts_with("USERNAME#") || (pk.starts_with("IDENTITY#") && sk == "LINK") {
@@ -502,13 +395,9 @@ impl Store {
                 problems.push(format!("{pk}: session index item without its session"));
             }
         }
-        let counter = has("COUNTER", "USER")
-            .and_then(|c| c.num::<u64>("n"))
-            .unwrap_or(0);
+        let counter = has("COUNTER", "USER").and_then(|c| c.num::<u64>("n")).unwrap_or(0);
         if counter < max_user {
-            problems.push(format!(
-                "user counter {counter} is below the highest user id {max_user}"
-            ));
+            problems.push(format!("user counter {counter} is below the highest user id {max_user}"));
         }
         Ok(problems)
     }

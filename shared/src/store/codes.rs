@@ -118,28 +118,16 @@ pub enum WriteConflict {
 }
 
 impl Store {
-    pub async fn read_request_view(
-        &self,
-        ip: &str,
-        id: &Identity,
-        slots: u32,
-    ) -> Result<RequestView> {
+    pub async fn read_request_view(&self, ip: &str, id: &Identity, slots: u32) -> Result<RequestView> {
         let mut keys: Vec<Item> = (0..slots).map(|i| slot_key(ip, i)).collect();
         keys.push(web_pointer_key(id));
         keys.push(link_key(id));
         let found = self.batch_get(keys).await?;
-        let get = |k: &Item| {
-            found.get(&(
-                k["pk"].as_s().unwrap().clone(),
-                k["sk"].as_s().unwrap().clone(),
-            ))
-        };
+        let get = |k: &Item| found.get(&(k["pk"].as_s().unwrap().clone(), k["sk"].as_s().unwrap().clone()));
         let slots = (0..slots)
             .map(|i| {
-                get(&slot_key(ip, i)).map(|it| SlotView {
-                    code: it.string("code"),
-                    expires_at: it.num("expires_at").unwrap_or(0),
-                })
+                get(&slot_key(ip, i))
+                    .map(|it| SlotView { code: it.string("code"), expires_at: it.num("expires_at").unwrap_or(0) })
             })
             .collect();
         Ok(RequestView {
@@ -187,21 +175,11 @@ impl Store {
             tx_put(t, code_item, Some("attribute_not_exists(pk)"), Vals::new()),
             match w.slot_was {
                 None => tx_put(t, slot_item, Some("attribute_not_exists(pk)"), Vals::new()),
-                Some(was) => tx_put(
-                    t,
-                    slot_item,
-                    Some("code = :was"),
-                    Vals::new().s(":was", was),
-                ),
+                Some(was) => tx_put(t, slot_item, Some("code = :was"), Vals::new().s(":was", was)),
             },
             match w.old {
                 None => tx_put(t, pointer, Some("attribute_not_exists(pk)"), Vals::new()),
-                Some(old) => tx_put(
-                    t,
-                    pointer,
-                    Some("code = :old"),
-                    Vals::new().s(":old", &old.code),
-                ),
+                Some(old) => tx_put(t, pointer, Some("code = :old"), Vals::new().s(":old", &old.code)),
             },
         ];
         if let Some(old) = w.old {
@@ -216,9 +194,7 @@ impl Store {
                 ));
             }
         }
-        self.transact(ops)
-            .await
-            .map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::NewCode)]))?;
+        self.transact(ops).await.map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::NewCode)]))?;
         // the old code's slot on another IP: freed best-effort (it expires with the code anyway)
         if let Some(old) = w.old.filter(|o| o.ip != w.ip) {
             let _ = self
@@ -236,11 +212,7 @@ impl Store {
 
     /// login-code: records the bot-reported profile on the identity's live, usable web code
     /// and returns it; `None` when nothing is pending. One conditional `UpdateItem`.
-    pub async fn report_on_web_code(
-        &self,
-        report: &BotReport,
-        now: i64,
-    ) -> Result<Option<WebPointer>> {
+    pub async fn report_on_web_code(&self, report: &BotReport, now: i64) -> Result<Option<WebPointer>> {
         let (expr, vals) = match &report.platform_avatar_url {
             Some(url) => (
                 "SET platform_username = :u, platform_avatar_url = :a",
@@ -257,48 +229,32 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(web_pointer_key(&report.identity)))
             .update_expression(expr)
-            .condition_expression(
-                "attribute_exists(code) AND expires_at > :now AND attribute_not_exists(blocked)",
-            )
+            .condition_expression("attribute_exists(code) AND expires_at > :now AND attribute_not_exists(blocked)")
             .set_expression_attribute_values(vals.n(":now", now).into_option())
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
         match res {
             Ok(out) => Ok(out.attributes.as_ref().map(web_pointer)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(None),
             Err(e) => Err(sdk_error("UpdateItem(webcode)", e)),
         }
     }
 
     /// A code item, as stored (expiry is judged by the caller).
     pub async fn get_code(&self, code: &str) -> Result<Option<CodeRecord>> {
-        Ok(self
-            .get(code_key(code))
-            .await?
-            .as_ref()
-            .and_then(CodeRecord::from_item))
+        Ok(self.get(code_key(code)).await?.as_ref().and_then(CodeRecord::from_item))
     }
 
     /// The identity's partition: link and live bot code (send-code's one read).
-    pub async fn read_identity(
-        &self,
-        id: &Identity,
-    ) -> Result<(Option<LinkView>, Option<(String, i64)>)> {
+    pub async fn read_identity(&self, id: &Identity) -> Result<(Option<LinkView>, Option<(String, i64)>)> {
         let items = self.query_partition(&identity_pk(id), None).await?;
         let mut link = None;
         let mut bot = None;
         for it in &items {
             match it.str("sk") {
                 Some("LINK") => link = LinkView::from_item(it),
-                Some("BOTCODE") => {
-                    bot = Some((it.string("code"), it.num("expires_at").unwrap_or(0)))
-                }
+                Some("BOTCODE") => bot = Some((it.string("code"), it.num("expires_at").unwrap_or(0))),
                 _ => {}
             }
         }
@@ -312,10 +268,7 @@ impl Store {
         let mut code_item = key(format!("CODE#{}", b.code), "CODE");
         code_item.insert("origin".into(), s("bot"));
         code_item.insert("platform".into(), s(b.report.identity.platform.as_str()));
-        code_item.insert(
-            "platform_user_id".into(),
-            s(&b.report.identity.platform_user_id),
-        );
+        code_item.insert("platform_user_id".into(), s(&b.report.identity.platform_user_id));
         code_item.insert("user_id".into(), n(b.user_id));
         code_item.insert("expires_at".into(), n(b.expires_at));
         code_item.insert("ttl".into(), n(b.expires_at));
@@ -335,9 +288,7 @@ impl Store {
         if let Some(old) = b.old {
             ops.push(tx_delete(t, code_key(old), None, Vals::new()));
         }
-        self.transact(ops)
-            .await
-            .map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::User), (2, Role::NewCode)]))
+        self.transact(ops).await.map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::User), (2, Role::NewCode)]))
     }
 
     /// send-code, live code exists: refresh the profile (user must be usable), count the call.
@@ -348,13 +299,8 @@ impl Store {
         now: i64,
         limit: &Limit,
     ) -> std::result::Result<(), WriteConflict> {
-        let ops = vec![
-            self.limit_op(limit),
-            self.refresh_link_op(user_id, report, now, None),
-        ];
-        self.transact(ops)
-            .await
-            .map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::User)]))
+        let ops = vec![self.limit_op(limit), self.refresh_link_op(user_id, report, now, None)];
+        self.transact(ops).await.map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::User)]))
     }
 
     /// Updates the linked identity's username/avatar in the user item, on condition that the
@@ -366,10 +312,7 @@ impl Store {
         now: i64,
         max_streak: Option<u32>,
     ) -> TransactWriteItem {
-        let link = format!(
-            "{}#{}",
-            report.identity.platform, report.identity.platform_user_id
-        );
+        let link = format!("{}#{}", report.identity.platform, report.identity.platform_user_id);
         let mut vals = Vals::new()
             .s(":u", &report.platform_username)
             .n(":now", now)
@@ -383,10 +326,7 @@ impl Store {
             }
             None => expr.push_str(" REMOVE links.#l.platform_avatar_url"),
         }
-        let mut cond = format!(
-            "attribute_exists(links.#l) AND {}",
-            crate::users::USABLE_CONDITION
-        );
+        let mut cond = format!("attribute_exists(links.#l) AND {}", crate::users::USABLE_CONDITION);
         if let Some(max) = max_streak {
             cond.push_str(" AND bot_streak < :max");
             vals = vals.n(":max", max);

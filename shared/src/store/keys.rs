@@ -20,11 +20,7 @@ impl Store {
             _ => return Ok(None),
         };
         Ok(Some(KeyRecord {
-            digest: item
-                .str("pk")
-                .and_then(|pk| pk.strip_prefix("KEY#"))
-                .unwrap_or_default()
-                .to_string(),
+            digest: item.str("pk").and_then(|pk| pk.strip_prefix("KEY#")).unwrap_or_default().to_string(),
             kind,
             active: item.boolean("active").unwrap_or(false),
             bot_id: item.opt_string("bot_id"),

@@ -26,10 +26,7 @@ impl Store {
     pub async fn hit(&self, limit: &Limit) -> Result<()> {
         let (expr, name_pairs) = add_expression(limit);
         // guard names are not used by this expression; DynamoDB rejects unused names
-        let name_pairs: Vec<_> = name_pairs
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with("#g"))
-            .collect();
+        let name_pairs: Vec<_> = name_pairs.into_iter().filter(|(k, _)| !k.starts_with("#g")).collect();
         let out = self
             .client
             .update_item()
@@ -61,17 +58,7 @@ impl Store {
             conds.push(format!("(attribute_not_exists(#g{i}) OR #g{i} < :gl{i})"));
             vals = vals.n(&format!(":gl{i}"), c.limit);
         }
-        let pairs: Vec<(&str, &str)> = name_pairs
-            .iter()
-            .map(|(a, b)| (a.as_str(), b.as_str()))
-            .collect();
-        tx_update(
-            &self.table,
-            key(&limit.pk, &limit.sk),
-            &expr,
-            Some(&conds.join(" AND ")),
-            names(&pairs),
-            vals,
-        )
+        let pairs: Vec<(&str, &str)> = name_pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        tx_update(&self.table, key(&limit.pk, &limit.sk), &expr, Some(&conds.join(" AND ")), names(&pairs), vals)
     }
 }

@@ -46,9 +46,8 @@ use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, CancellationReason, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, Projection, ProjectionType, Put,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CancellationReason, Delete, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection, ProjectionType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
     TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
@@ -69,10 +68,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-        }
+        Store { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -97,18 +93,11 @@ pub async fn client_from_env() -> Client {
 
 /// [`client_from_env`], with the endpoint replaced (tests: a fresh DynamoDB Local, a dead port).
 pub async fn client_with_endpoint(endpoint: Option<&str>) -> Client {
-    use aws_smithy_http_client::tls::{
-        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
-    };
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
     // Only the roots AWS endpoints chain to: reading and parsing the system's ~150 roots was
     // most of the start-up time of a function (see BENCHMARKS.md).
-    let trust = TrustStore::empty()
-        .with_native_roots(false)
-        .with_pem_certificate(AWS_ROOTS_PEM);
-    let tls = TlsContext::builder()
-        .with_trust_store(trust)
-        .build()
-        .expect("the bundled roots parse");
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOTS_PEM);
+    let tls = TlsContext::builder().with_trust_store(trust).build().expect("the bundled roots parse");
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(tls)
@@ -185,13 +174,8 @@ fn key_schema(defs: &[KeyDef]) -> Result<Vec<KeySchemaElement>, Error> {
 impl Store {
     /// Creates the table (and enables TTL) unless it exists. Returns true if it was created.
     pub async fn create_table(&self) -> Result<bool, Error> {
-        let def: TableDef = serde_json::from_str(TABLE_DEFINITION_JSON)
-            .map_err(|e| Error::internal(e.to_string()))?;
-        let mut req = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .billing_mode(BillingMode::PayPerRequest);
+        let def: TableDef = serde_json::from_str(TABLE_DEFINITION_JSON).map_err(|e| Error::internal(e.to_string()))?;
+        let mut req = self.client.create_table().table_name(&self.table).billing_mode(BillingMode::PayPerRequest);
         for a in &def.attribute_definitions {
             req = req.attribute_definitions(
                 AttributeDefinition::builder()
@@ -207,23 +191,14 @@ impl Store {
                 GlobalSecondaryIndex::builder()
                     .index_name(&g.index_name)
                     .set_key_schema(Some(key_schema(&g.key_schema)?))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
                     .build()
                     .map_err(|e| Error::internal(e.to_string()))?,
             );
         }
         match req.send().await {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
-            {
-                return Ok(false)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => return Ok(false),
             Err(e) => return Err(sdk_error("CreateTable", e)),
         }
         self.client
@@ -243,12 +218,7 @@ impl Store {
     }
 
     pub async fn delete_table(&self) -> Result<(), Error> {
-        self.client
-            .delete_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DeleteTable", e))?;
+        self.client.delete_table().table_name(&self.table).send().await.map_err(|e| sdk_error("DeleteTable", e))?;
         Ok(())
     }
 }
@@ -274,13 +244,8 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let unavailable = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(se) => se
-            .err()
-            .code()
-            .is_some_and(|c| UNAVAILABLE_CODES.contains(&c)),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(se) => se.err().code().is_some_and(|c| UNAVAILABLE_CODES.contains(&c)),
         _ => false,
     };
     let cause = format!("{op}: {}", DisplayErrorContext(&err));
@@ -336,14 +301,10 @@ impl TxnError {
     /// operation decides; an unlisted failure or a conflict means "read again and retry".
     pub(crate) fn conflict(self, roles: &[(usize, Role)]) -> WriteConflict {
         let failed = self.failed_condition();
-        let role = failed
-            .and_then(|i| roles.iter().find(|(j, _)| *j == i))
-            .map(|(_, r)| *r);
+        let role = failed.and_then(|i| roles.iter().find(|(j, _)| *j == i)).map(|(_, r)| *r);
         match (role, self) {
             (Some(Role::Limit), _) => WriteConflict::Limited,
-            (Some(Role::User), TxnError::Cancelled(r)) => {
-                WriteConflict::User(failed.and_then(|i| r[i].item.clone()))
-            }
+            (Some(Role::User), TxnError::Cancelled(r)) => WriteConflict::User(failed.and_then(|i| r[i].item.clone())),
             (Some(Role::NewCode), _) => WriteConflict::Collision,
             (Some(Role::ConsumedCode), _) => WriteConflict::CodeGone,
             (Some(Role::Link), _) => WriteConflict::LinkExists,
@@ -356,21 +317,13 @@ impl TxnError {
 
 impl Store {
     pub(crate) async fn transact(&self, ops: Vec<TransactWriteItem>) -> Result<(), TxnError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(ops))
-            .send()
-            .await
-        {
+        match self.client.transact_write_items().set_transact_items(Some(ops)).send().await {
             Ok(_) => Ok(()),
             Err(e) => match e.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(tc)) => Err(
-                    TxnError::Cancelled(tc.cancellation_reasons().iter().map(reason).collect()),
-                ),
-                Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
-                    Err(TxnError::Cancelled(vec![]))
+                Some(TransactWriteItemsError::TransactionCanceledException(tc)) => {
+                    Err(TxnError::Cancelled(tc.cancellation_reasons().iter().map(reason).collect()))
                 }
+                Some(TransactWriteItemsError::TransactionInProgressException(_)) => Err(TxnError::Cancelled(vec![])),
                 _ => Err(TxnError::Failed(sdk_error("TransactWriteItems", e))),
             },
         }
@@ -378,10 +331,7 @@ impl Store {
 }
 
 fn reason(r: &CancellationReason) -> Reason {
-    Reason {
-        code: r.code().map(str::to_string),
-        item: r.item().cloned(),
-    }
+    Reason { code: r.code().map(str::to_string), item: r.item().cloned() }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -414,14 +364,10 @@ pub(crate) trait ItemExt {
 
 impl ItemExt for Item {
     fn str(&self, name: &str) -> Option<&str> {
-        self.get(name)
-            .and_then(|v| v.as_s().ok())
-            .map(String::as_str)
+        self.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
     }
     fn num<T: FromStr>(&self, name: &str) -> Option<T> {
-        self.get(name)
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
+        self.get(name).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
     }
     fn boolean(&self, name: &str) -> Option<bool> {
         self.get(name).and_then(|v| v.as_bool().ok()).copied()
@@ -457,12 +403,7 @@ impl Vals {
 }
 
 pub(crate) fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-    (!pairs.is_empty()).then(|| {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    })
+    (!pairs.is_empty()).then(|| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 /// A `Put` in a transaction, with an optional condition.
@@ -478,12 +419,7 @@ pub(crate) fn tx_put(table: &str, item: Item, cond: Option<&str>, vals: Vals) ->
 }
 
 /// A `Delete` in a transaction, with an optional condition.
-pub(crate) fn tx_delete(
-    table: &str,
-    key: Item,
-    cond: Option<&str>,
-    vals: Vals,
-) -> TransactWriteItem {
+pub(crate) fn tx_delete(table: &str, key: Item, cond: Option<&str>, vals: Vals) -> TransactWriteItem {
     let del = Delete::builder()
         .table_name(table)
         .set_key(Some(key))
@@ -533,10 +469,7 @@ impl Store {
 
     /// Strongly consistent BatchGetItem of up to 100 keys (unprocessed keys are retried).
     /// Returns the items found, keyed by `(pk, sk)`.
-    pub(crate) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-    ) -> Result<HashMap<(String, String), Item>, Error> {
+    pub(crate) async fn batch_get(&self, keys: Vec<Item>) -> Result<HashMap<(String, String), Item>, Error> {
         use aws_sdk_dynamodb::types::KeysAndAttributes;
         let mut found = HashMap::new();
         let mut pending = keys;
@@ -559,12 +492,7 @@ impl Store {
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchGetItem", e))?;
-            for item in out
-                .responses
-                .unwrap_or_default()
-                .remove(&self.table)
-                .unwrap_or_default()
-            {
+            for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
                 found.insert((item.string("pk"), item.string("sk")), item);
             }
             if let Some(mut rest) = out.unprocessed_keys {
@@ -574,19 +502,13 @@ impl Store {
             }
         }
         if !pending.is_empty() {
-            return Err(Error::Unavailable {
-                cause: "BatchGetItem: unprocessed keys after retries".into(),
-            });
+            return Err(Error::Unavailable { cause: "BatchGetItem: unprocessed keys after retries".into() });
         }
         Ok(found)
     }
 
     /// Strongly consistent Query of a whole partition (optionally a sort-key prefix).
-    pub(crate) async fn query_partition(
-        &self,
-        pk: &str,
-        sk_prefix: Option<&str>,
-    ) -> Result<Vec<Item>, Error> {
+    pub(crate) async fn query_partition(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Item>, Error> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

@@ -65,38 +65,19 @@ pub(crate) fn session_ops(table: &str, w: &SessionWrite<'_>) -> Vec<TransactWrit
         item
     };
     vec![
-        tx_put(
-            table,
-            fill(session_key(w.digest)),
-            Some("attribute_not_exists(pk)"),
-            Vals::new(),
-        ),
-        tx_put(
-            table,
-            fill(user_session_key(w.user_id, w.digest)),
-            None,
-            Vals::new(),
-        ),
+        tx_put(table, fill(session_key(w.digest)), Some("attribute_not_exists(pk)"), Vals::new()),
+        tx_put(table, fill(user_session_key(w.user_id, w.digest)), None, Vals::new()),
     ]
 }
 
 impl Store {
     pub async fn get_session(&self, digest: &str) -> Result<Option<SessionRecord>> {
-        Ok(self
-            .get(session_key(digest))
-            .await?
-            .as_ref()
-            .and_then(|i| record(i, digest)))
+        Ok(self.get(session_key(digest)).await?.as_ref().and_then(|i| record(i, digest)))
     }
 
     /// The user and all their stored sessions, in one query of the user's partition.
-    pub async fn user_with_sessions(
-        &self,
-        user_id: u64,
-    ) -> Result<(Option<User>, Vec<SessionRecord>)> {
-        let items = self
-            .query_partition(&format!("USER#{user_id}"), None)
-            .await?;
+    pub async fn user_with_sessions(&self, user_id: u64) -> Result<(Option<User>, Vec<SessionRecord>)> {
+        let items = self.query_partition(&format!("USER#{user_id}"), None).await?;
         let mut user = None;
         let mut sessions = Vec::new();
         for it in &items {
@@ -117,18 +98,11 @@ impl Store {
     pub async fn delete_session(&self, user_id: u64, digest: &str) -> Result<()> {
         let ops = vec![
             tx_delete(&self.table, session_key(digest), None, Vals::new()),
-            tx_delete(
-                &self.table,
-                user_session_key(user_id, digest),
-                None,
-                Vals::new(),
-            ),
+            tx_delete(&self.table, user_session_key(user_id, digest), None, Vals::new()),
         ];
         self.transact(ops).await.map_err(|e| match e {
             TxnError::Failed(err) => err,
-            TxnError::Cancelled(_) => Error::Unavailable {
-                cause: "session delete conflicted".into(),
-            },
+            TxnError::Cancelled(_) => Error::Unavailable { cause: "session delete conflicted".into() },
         })
     }
 }

@@ -5,14 +5,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 
-use super::codes::{
-    consume_ops, link_key, web_pointer_key, CodeRecord, Origin, WebPointer, WriteConflict,
-};
+use super::codes::{consume_ops, link_key, web_pointer_key, CodeRecord, Origin, WebPointer, WriteConflict};
 use super::sessions::{session_ops, SessionWrite};
-use super::{
-    key, n, names, s, sdk_error, tx_put, tx_update, AttributeValue, Item, ItemExt, Role, Store,
-    Vals,
-};
+use super::{key, n, names, s, sdk_error, tx_put, tx_update, AttributeValue, Item, ItemExt, Role, Store, Vals};
 use crate::error::Result;
 use crate::input::Identity;
 use crate::limits::Limit;
@@ -91,10 +86,7 @@ fn new_user_item(u: &User) -> Item {
     let mut item = profile_key(u.id);
     item.insert("id".into(), n(u.id));
     item.insert("username".into(), s(&u.username));
-    item.insert(
-        "gsi1pk".into(),
-        s(format!("UNAME#{}", u.username.to_lowercase())),
-    );
+    item.insert("gsi1pk".into(), s(format!("UNAME#{}", u.username.to_lowercase())));
     item.insert("gsi1sk".into(), s("USER"));
     item.insert("permission_level".into(), n(u.permission_level));
     item.insert("subscription_tier".into(), n(u.subscription_tier));
@@ -108,11 +100,7 @@ fn new_user_item(u: &User) -> Item {
     if let Some(v) = &u.permission_since {
         item.insert("permission_since".into(), s(v));
     }
-    let links = u
-        .links
-        .iter()
-        .map(|l| (link_name(&l.platform, &l.platform_user_id), link_item(l)))
-        .collect();
+    let links = u.links.iter().map(|l| (link_name(&l.platform, &l.platform_user_id), link_item(l))).collect();
     item.insert("links".into(), AttributeValue::M(links));
     item
 }
@@ -140,11 +128,7 @@ pub struct NewAccount<'a> {
 
 impl Store {
     pub async fn get_user(&self, id: u64) -> Result<Option<User>> {
-        Ok(self
-            .get(profile_key(id))
-            .await?
-            .as_ref()
-            .and_then(user_from_item))
+        Ok(self.get(profile_key(id)).await?.as_ref().and_then(user_from_item))
     }
 
     /// The user and the identity's bot-reported profile (verify of a web code).
@@ -153,36 +137,19 @@ impl Store {
         id: u64,
         identity: &Identity,
     ) -> Result<(Option<User>, Option<WebPointer>)> {
-        let found = self
-            .batch_get(vec![profile_key(id), web_pointer_key(identity)])
-            .await?;
-        let user = found
-            .get(&(format!("USER#{id}"), "PROFILE".to_string()))
-            .and_then(user_from_item);
-        let pointer_pk = web_pointer_key(identity)["pk"]
-            .as_s()
-            .cloned()
-            .unwrap_or_default();
-        let report = found
-            .get(&(pointer_pk, "WEBCODE".to_string()))
-            .map(super::codes::web_pointer);
+        let found = self.batch_get(vec![profile_key(id), web_pointer_key(identity)]).await?;
+        let user = found.get(&(format!("USER#{id}"), "PROFILE".to_string())).and_then(user_from_item);
+        let pointer_pk = web_pointer_key(identity)["pk"].as_s().cloned().unwrap_or_default();
+        let report = found.get(&(pointer_pk, "WEBCODE".to_string())).map(super::codes::web_pointer);
         Ok((user, report))
     }
 
     pub async fn get_web_report(&self, identity: &Identity) -> Result<Option<WebPointer>> {
-        Ok(self
-            .get(web_pointer_key(identity))
-            .await?
-            .as_ref()
-            .map(super::codes::web_pointer))
+        Ok(self.get(web_pointer_key(identity)).await?.as_ref().map(super::codes::web_pointer))
     }
 
     pub async fn get_link(&self, identity: &Identity) -> Result<Option<super::LinkView>> {
-        Ok(self
-            .get(link_key(identity))
-            .await?
-            .as_ref()
-            .and_then(super::LinkView::from_item))
+        Ok(self.get(link_key(identity)).await?.as_ref().and_then(super::LinkView::from_item))
     }
 
     /// Case-insensitive username → user, through the `gsi1` index.
@@ -198,11 +165,7 @@ impl Store {
             .send()
             .await
             .map_err(|e| sdk_error("Query(gsi1)", e))?;
-        Ok(out
-            .items
-            .unwrap_or_default()
-            .first()
-            .and_then(user_from_item))
+        Ok(out.items.unwrap_or_default().first().and_then(user_from_item))
     }
 
     /// The next value of an atomic counter (`COUNTER` / `name`).
@@ -227,27 +190,14 @@ impl Store {
 
     /// Existing user: consume the code, update streak/activity/profile (user must be
     /// usable), create the session, count the request — one transaction.
-    pub async fn login_existing(
-        &self,
-        w: &LoginWrite<'_>,
-    ) -> std::result::Result<(), WriteConflict> {
+    pub async fn login_existing(&self, w: &LoginWrite<'_>) -> std::result::Result<(), WriteConflict> {
         let t = &self.table;
         let consume = consume_ops(t, w.code, w.now);
         let user_index = 1 + consume.len();
-        let link = link_name(
-            w.code.identity.platform.as_str(),
-            &w.code.identity.platform_user_id,
-        );
-        let mut vals = Vals::new()
-            .s(":iso", w.now_iso)
-            .n(":now", w.now)
-            .s(":active", "active")
-            .s(":timeout", "timeout");
-        let mut set = vec![
-            "last_activity_at = :iso",
-            "updated_at = :iso",
-            "links.#l.last_authenticated_at = :iso",
-        ];
+        let link = link_name(w.code.identity.platform.as_str(), &w.code.identity.platform_user_id);
+        let mut vals =
+            Vals::new().s(":iso", w.now_iso).n(":now", w.now).s(":active", "active").s(":timeout", "timeout");
+        let mut set = vec!["last_activity_at = :iso", "updated_at = :iso", "links.#l.last_authenticated_at = :iso"];
         let mut remove = vec![];
         let mut add = "";
         match w.code.origin {
@@ -260,10 +210,7 @@ impl Store {
                 vals = vals.n(":one", 1);
             }
         }
-        if let Some(r) = w
-            .reported
-            .and_then(|r| r.platform_username.as_ref().map(|u| (u, r)))
-        {
+        if let Some(r) = w.reported.and_then(|r| r.platform_username.as_ref().map(|u| (u, r))) {
             set.push("links.#l.platform_username = :pu");
             vals = vals.s(":pu", r.0);
             match &r.1.platform_avatar_url {
@@ -283,9 +230,7 @@ impl Store {
             t,
             profile_key(w.user_id),
             &expr,
-            Some(&format!(
-                "attribute_exists(links.#l) AND {USABLE_CONDITION}"
-            )),
+            Some(&format!("attribute_exists(links.#l) AND {USABLE_CONDITION}")),
             names(&[("#l", &link), ("#state", "state")]),
             vals,
         );
@@ -293,20 +238,13 @@ impl Store {
         ops.extend(consume);
         ops.push(user_op);
         ops.extend(session_ops(t, w.session));
-        self.transact(ops).await.map_err(|e| {
-            e.conflict(&[
-                (0, Role::Limit),
-                (1, Role::ConsumedCode),
-                (user_index, Role::User),
-            ])
-        })
+        self.transact(ops)
+            .await
+            .map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::ConsumedCode), (user_index, Role::User)]))
     }
 
     /// New user: account, username, identity link, session, code consumed — all or nothing.
-    pub async fn create_account(
-        &self,
-        a: &NewAccount<'_>,
-    ) -> std::result::Result<(), WriteConflict> {
+    pub async fn create_account(&self, a: &NewAccount<'_>) -> std::result::Result<(), WriteConflict> {
         let t = &self.table;
         let consume = consume_ops(t, a.code, a.now);
         let first_new = 1 + consume.len();
@@ -317,24 +255,9 @@ impl Store {
         link.insert("state".into(), s("active"));
         let mut ops: Vec<TransactWriteItem> = vec![self.limit_op(a.limit)];
         ops.extend(consume);
-        ops.push(tx_put(
-            t,
-            new_user_item(a.user),
-            Some("attribute_not_exists(pk)"),
-            Vals::new(),
-        ));
-        ops.push(tx_put(
-            t,
-            name_item,
-            Some("attribute_not_exists(pk)"),
-            Vals::new(),
-        ));
-        ops.push(tx_put(
-            t,
-            link,
-            Some("attribute_not_exists(pk)"),
-            Vals::new(),
-        ));
+        ops.push(tx_put(t, new_user_item(a.user), Some("attribute_not_exists(pk)"), Vals::new()));
+        ops.push(tx_put(t, name_item, Some("attribute_not_exists(pk)"), Vals::new()));
+        ops.push(tx_put(t, link, Some("attribute_not_exists(pk)"), Vals::new()));
         ops.extend(session_ops(t, a.session));
         self.transact(ops).await.map_err(|e| {
             e.conflict(&[
@@ -355,9 +278,7 @@ impl Store {
     ) -> std::result::Result<(), WriteConflict> {
         let mut ops = vec![self.limit_op(limit)];
         ops.extend(consume_ops(&self.table, code, now));
-        self.transact(ops)
-            .await
-            .map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::ConsumedCode)]))
+        self.transact(ops).await.map_err(|e| e.conflict(&[(0, Role::Limit), (1, Role::ConsumedCode)]))
     }
 }
 
