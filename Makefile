@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ARCH ?= arm64
 .DEFAULT_GOAL := help
 
-.PHONY: help local test build bench lint fmt check
+.PHONY: help local test build deploy bench lint fmt check
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Targets:\n"} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-8s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -16,6 +16,9 @@ test: ## Template lint, sam validate, consistency check, cargo test (DynamoDB Lo
 
 build: ## Release Lambda binaries for arm64 (cargo lambda build --release --arm64); ARCH=x86_64 for x86
 	@ARCH=$(ARCH) scripts/build.sh
+
+deploy: ## sam build + sam deploy --guided (AWS credentials needed; ARCH as for build)
+	@ARCH=$(ARCH) scripts/deploy.sh
 
 bench: ## Benchmark every function vs hello-world and Python+boto3 (bench/results.json, BENCHMARKS.md)
 	@scripts/bench.sh
