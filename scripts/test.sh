@@ -107,6 +107,8 @@ step_template_lint() {
 step_sam_validate() {
   local sam
   sam="$(ensure_sam)" || { echo "could not install aws-sam-cli==$SAM_CLI_VERSION" >&2; return 1; }
+  # the two catch different mistakes: the SAM transform itself, and cfn-lint's rules on its output
+  SAM_CLI_TELEMETRY=0 "$sam" validate --region us-east-1 --template-file template.yaml
   SAM_CLI_TELEMETRY=0 "$sam" validate --lint --region us-east-1 --template-file template.yaml
 }
 
