@@ -120,6 +120,12 @@ ENV_FILE="$STATE_DIR/env"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 
 # --- 4. table + dev keys --------------------------------------------------------------------
+# Build every function now, in one cargo run, so the first request to each answers at once
+# (cargo lambda watch would otherwise compile a function on its first request).
+packages=(-p portal-admin)
+for dir in "$ROOT"/functions/*/; do packages+=(-p "$(basename "$dir")"); done
+say "building the functions and portal-admin (debug)"
+cargo build -q "${packages[@]}" || die "cargo build failed"
 say "seeding table '$PORTAL_TABLE' and dev keys (portal-admin dev-seed)"
 SEED_OUT="$(cargo run -q -p portal-admin -- dev-seed \
   --public-key "$PUBLIC_KEY" \
