@@ -31,13 +31,10 @@ COLD_RUNS="${BENCH_COLD_RUNS:-5}"
 WARM="${BENCH_WARM:-1000}"
 OUT="${BENCH_OUT:-$ROOT/bench/results.json}"
 
-FUNCTIONS=()
 if [[ -n "${BENCH_FUNCTIONS:-}" ]]; then
   read -r -a FUNCTIONS <<<"$BENCH_FUNCTIONS"
 else
-  for manifest in "$ROOT"/functions/*/Cargo.toml; do
-    FUNCTIONS+=("$(basename "$(dirname "$manifest")")")
-  done
+  mapfile -t FUNCTIONS < <(function_names)
 fi
 
 TMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/portal-bench.XXXXXX")"

@@ -28,15 +28,11 @@ case "$ARCH" in
   *) die "ARCH must be arm64 or x86_64 (got '$ARCH')" ;;
 esac
 
-# The function crates: every directory under functions/ (package name == directory name ==
-# binary name, enforced by scripts/check_project.py).
-FUNCTIONS=()
+# The function crates (lib.sh: function_names), unless overridden.
 if [[ -n "${PORTAL_BUILD_PACKAGES:-}" ]]; then
   read -r -a FUNCTIONS <<<"$PORTAL_BUILD_PACKAGES"
 else
-  for manifest in "$ROOT"/functions/*/Cargo.toml; do
-    FUNCTIONS+=("$(basename "$(dirname "$manifest")")")
-  done
+  mapfile -t FUNCTIONS < <(function_names)
 fi
 [[ ${#FUNCTIONS[@]} -gt 0 ]] || die "no function crates under functions/"
 

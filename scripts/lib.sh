@@ -88,3 +88,12 @@ ensure_schemathesis() {
     "schemathesis==$SCHEMATHESIS_VERSION" >&2 || return 1
   printf '%s\n' "$st"
 }
+
+# The function crates, one name per line: every directory under functions/ with a Cargo.toml
+# (package name == directory name == binary name, enforced by scripts/check_project.py).
+function_names() {
+  local manifest
+  for manifest in "$ROOT"/functions/*/Cargo.toml; do
+    basename "$(dirname "$manifest")"
+  done
+}

@@ -123,7 +123,7 @@ mv "$ENV_FILE.tmp" "$ENV_FILE"
 # Build every function now, in one cargo run, so the first request to each answers at once
 # (cargo lambda watch would otherwise compile a function on its first request).
 packages=(-p portal-admin)
-for dir in "$ROOT"/functions/*/; do packages+=(-p "$(basename "$dir")"); done
+while read -r name; do packages+=(-p "$name"); done < <(function_names)
 say "building the functions and portal-admin (debug)"
 cargo build -q "${packages[@]}" || die "cargo build failed"
 say "seeding table '$PORTAL_TABLE' and dev keys (portal-admin dev-seed)"
