@@ -220,19 +220,20 @@ fn well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The cookie's session, if the token is well formed and its session is stored and unexpired
+/// (no read at all for a malformed token).
+async fn live_session(app: &App, token: Option<&str>, t: i64) -> Result<Option<SessionRecord>> {
+    let Some(digest) = token.filter(|t| well_formed(t)).map(secrets::digest) else { return Ok(None) };
+    let session = app.store.get_session(&digest).await?;
+    Ok(session.filter(|s| s.expires_at > t && secrets::ct_eq(&s.digest, &digest)))
+}
+
 /// The `psession` cookie → live session → usable user. Missing, unknown or expired → 401;
 /// a banned or timed-out user → 403. Counts the AUTH tier for the session.
 pub async fn authenticate(app: &App, token: Option<&str>, now: Instant, with_sessions: bool) -> Result<Authenticated> {
-    let token = token.filter(|t| well_formed(t)).ok_or(Error::Unauthenticated)?;
-    let digest = secrets::digest(token);
     let t = now.timestamp();
-    let session = app
-        .store
-        .get_session(&digest)
-        .await?
-        .filter(|s| s.expires_at > t && secrets::ct_eq(&s.digest, &digest))
-        .ok_or(Error::Unauthenticated)?;
-    let limit = limits::session(&app.config, &digest, now);
+    let session = live_session(app, token, t).await?.ok_or(Error::Unauthenticated)?;
+    let limit = limits::session(&app.config, &session.digest, now);
     let load = async {
         if with_sessions {
             app.store.user_with_sessions(session.user_id).await
@@ -305,20 +306,11 @@ pub async fn destroy(app: Arc<App>, token: Option<&str>, suffix: &str, now: Inst
 
 /// `POST /v1/authentication/logout`: LOGIN tier per IP; ends the cookie's session.
 pub async fn logout(app: Arc<App>, ip: &str, token: Option<&str>, now: Instant) -> Result<()> {
-    let digest = token.filter(|t| well_formed(t)).map(secrets::digest);
-    let read = async {
-        match &digest {
-            Some(d) => app.store.get_session(d).await,
-            None => Ok(None),
-        }
-    };
     // the limit and the session read are independent: one round trip for both
     let limit = limits::login(&app.config, ip, now);
-    let (allowed, session) = tokio::join!(app.store.hit(&limit), read);
+    let (allowed, session) = tokio::join!(app.store.hit(&limit), live_session(&app, token, now.timestamp()));
     allowed?;
-    let session = session?
-        .filter(|s| s.expires_at > now.timestamp() && digest.as_deref().is_some_and(|d| secrets::ct_eq(&s.digest, d)))
-        .ok_or(Error::Unauthenticated)?;
+    let session = session?.ok_or(Error::Unauthenticated)?;
     app.store.delete_session(session.user_id, &session.digest).await
 }
 

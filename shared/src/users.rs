@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::clock::Instant;
 use crate::error::{Error, Result};
+use crate::input::{Identity, Platform};
 use crate::limits;
 use crate::secrets;
 
@@ -81,6 +82,13 @@ pub struct Link {
     pub platform_avatar_url: Option<String>,
     pub linked_at: String,
     pub last_authenticated_at: Option<String>,
+}
+
+impl Link {
+    /// The platform identity this link is for (`None` for a platform this build doesn't know).
+    pub fn identity(&self) -> Option<Identity> {
+        Some(Identity { platform: Platform::parse(&self.platform)?, platform_user_id: self.platform_user_id.clone() })
+    }
 }
 
 /// A user as stored.

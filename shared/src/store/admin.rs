@@ -3,14 +3,16 @@
 
 use serde::Serialize;
 
-use super::codes::identity_pk;
+use super::codes::link_key;
 use super::keys::key_key;
-use super::users::{profile_key, user_from_item};
+use super::sessions::{session_key, user_session_key};
+use super::users::{profile_key, user_from_item, username_key};
 use super::{
-    key, n, names, s, sdk_error, tx_delete, tx_put, tx_update, AttributeValue, Item, ItemExt, Store, TxnError, Vals,
+    key, key_pair, n, names, s, sdk_error, tx_delete, tx_put, tx_update, AttributeValue, Item, ItemExt, Store,
+    TxnError, Vals,
 };
 use crate::error::{Error, Result};
-use crate::input::{Identity, Platform};
+use crate::input::Platform;
 use crate::secrets;
 use crate::users::{User, UserState};
 
@@ -258,7 +260,7 @@ impl Store {
 
     /// Username (any case) → user, strongly consistent (through the username item).
     pub async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let Some(name) = self.get(key(format!("USERNAME#{}", username.to_lowercase()), "USERNAME")).await? else {
+        let Some(name) = self.get(username_key(username)).await? else {
             return Ok(None);
         };
         match name.num::<u64>("user_id") {
@@ -288,14 +290,7 @@ impl Store {
             }
         };
         let mut keys = vec![profile_key(user.id)];
-        for l in &user.links {
-            if let Some(platform) = Platform::parse(&l.platform) {
-                keys.push(key(
-                    identity_pk(&Identity { platform, platform_user_id: l.platform_user_id.clone() }),
-                    "LINK",
-                ));
-            }
-        }
+        keys.extend(user.links.iter().filter_map(|l| l.identity()).map(|id| link_key(&id)));
         let ops = keys
             .into_iter()
             .map(|k| {
@@ -350,52 +345,46 @@ impl Store {
     pub async fn consistency_problems(&self) -> Result<Vec<String>> {
         use std::collections::HashMap;
         let items = self.scan_all().await?;
-        let by_key: HashMap<(String, String), &Item> =
-            items.iter().map(|i| ((i.string("pk"), i.string("sk")), i)).collect();
-        let has = |pk: &str, sk: &str| by_key.get(&(pk.to_string(), sk.to_string())).copied();
+        let by_key: HashMap<(String, String), &Item> = items.iter().map(|i| (key_pair(i), i)).collect();
+        let has = |k: Item| by_key.get(&key_pair(&k)).copied();
+        let points_at = |k: Item, uid: u64| has(k).is_some_and(|i| i.num::<u64>("user_id") == Some(uid));
         let mut problems = Vec::new();
         let mut max_user = 0u64;
         for item in &items {
-            let (pk, sk) = (item.string("pk"), item.string("sk"));
+            let (pk, sk) = key_pair(item);
+            let uid = item.num::<u64>("user_id").unwrap_or(0);
             if pk.starts_with("USER#") && sk == "PROFILE" {
                 let Some(user) = user_from_item(item) else {
                     problems.push(format!("{pk}: unreadable profile"));
                     continue;
                 };
                 max_user = max_user.max(user.id);
-                match has(&format!("USERNAME#{}", user.username.to_lowercase()), "USERNAME") {
-                    Some(u) if u.num::<u64>("user_id") == Some(user.id) => {}
-                    _ => problems.push(format!("{pk}: username item missing or wrong")),
+                if !points_at(username_key(&user.username), user.id) {
+                    problems.push(format!("{pk}: username item missing or wrong"));
                 }
                 for l in &user.links {
-                    match has(&format!("IDENTITY#{}#{}", l.platform, l.platform_user_id), "LINK") {
-                        Some(link) if link.num::<u64>("user_id") == Some(user.id) => {}
-                        _ => {
-                            problems.push(format!("{pk}: identity link {}#{} missing", l.platform, l.platform_user_id))
-                        }
+                    if !l.identity().is_some_and(|id| points_at(link_key(&id), user.id)) {
+                        problems.push(format!("{pk}: identity link {}#{} missing", l.platform, l.platform_user_id));
                     }
                 }
             } else if pk.starts_with("USERNAME#") || (pk.starts_with("IDENTITY#") && sk == "LINK") {
-                let uid = item.num::<u64>("user_id").unwrap_or(0);
-                if has(&format!("USER#{uid}"), "PROFILE").is_none() {
+                if has(profile_key(uid)).is_none() {
                     problems.push(format!("{pk}/{sk}: points at missing user {uid}"));
                 }
             } else if let Some(digest) = pk.strip_prefix("SESSION#") {
-                let uid = item.num::<u64>("user_id").unwrap_or(0);
-                if has(&format!("USER#{uid}"), "PROFILE").is_none() {
+                if has(profile_key(uid)).is_none() {
                     problems.push(format!("session of missing user {uid}"));
                 }
-                if has(&format!("USER#{uid}"), &format!("SESSION#{digest}")).is_none() {
+                if has(user_session_key(uid, digest)).is_none() {
                     problems.push(format!("session without its user index item (user {uid})"));
                 }
-            } else if pk.starts_with("USER#")
-                && sk.starts_with("SESSION#")
-                && has(&format!("SESSION#{}", &sk["SESSION#".len()..]), "SESSION").is_none()
-            {
-                problems.push(format!("{pk}: session index item without its session"));
+            } else if let Some(digest) = sk.strip_prefix("SESSION#").filter(|_| pk.starts_with("USER#")) {
+                if has(session_key(digest)).is_none() {
+                    problems.push(format!("{pk}: session index item without its session"));
+                }
             }
         }
-        let counter = has("COUNTER", "USER").and_then(|c| c.num::<u64>("n")).unwrap_or(0);
+        let counter = has(key("COUNTER", "USER")).and_then(|c| c.num::<u64>("n")).unwrap_or(0);
         if counter < max_user {
             problems.push(format!("user counter {counter} is below the highest user id {max_user}"));
         }

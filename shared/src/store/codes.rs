@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 
-use super::{key, n, s, sdk_error, tx_delete, tx_put, tx_update, Item, ItemExt, Role, Store, Vals};
+use super::{key, key_pair, n, s, sdk_error, tx_delete, tx_put, tx_update, Item, ItemExt, Role, Store, Vals};
 use crate::error::{Error, Result};
 use crate::input::{BotReport, Identity, Platform};
 use crate::limits::Limit;
@@ -123,7 +123,7 @@ impl Store {
         keys.push(web_pointer_key(id));
         keys.push(link_key(id));
         let found = self.batch_get(keys).await?;
-        let get = |k: &Item| found.get(&(k["pk"].as_s().unwrap().clone(), k["sk"].as_s().unwrap().clone()));
+        let get = |k: &Item| found.get(&key_pair(k));
         let slots = (0..slots)
             .map(|i| {
                 get(&slot_key(ip, i))

@@ -349,6 +349,11 @@ pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
+/// A key item as the `(pk, sk)` pair that [`Store::batch_get`] answers by.
+pub(crate) fn key_pair(k: &Item) -> (String, String) {
+    (k.string("pk"), k.string("sk"))
+}
+
 pub(crate) trait ItemExt {
     fn str(&self, name: &str) -> Option<&str>;
     fn num<T: FromStr>(&self, name: &str) -> Option<T>;
@@ -493,7 +498,7 @@ impl Store {
                 .await
                 .map_err(|e| sdk_error("BatchGetItem", e))?;
             for item in out.responses.unwrap_or_default().remove(&self.table).unwrap_or_default() {
-                found.insert((item.string("pk"), item.string("sk")), item);
+                found.insert(key_pair(&item), item);
             }
             if let Some(mut rest) = out.unprocessed_keys {
                 if let Some(ka) = rest.remove(&self.table) {

@@ -43,11 +43,11 @@ fn record(item: &Item, digest: &str) -> Option<SessionRecord> {
     })
 }
 
-fn session_key(digest: &str) -> Item {
+pub(crate) fn session_key(digest: &str) -> Item {
     key(format!("SESSION#{digest}"), "SESSION")
 }
 
-fn user_session_key(user_id: u64, digest: &str) -> Item {
+pub(crate) fn user_session_key(user_id: u64, digest: &str) -> Item {
     key(format!("USER#{user_id}"), format!("SESSION#{digest}"))
 }
 

@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem};
 
 use super::codes::{consume_ops, link_key, web_pointer_key, CodeRecord, Origin, WebPointer, WriteConflict};
 use super::sessions::{session_ops, SessionWrite};
-use super::{key, n, names, s, sdk_error, tx_put, tx_update, AttributeValue, Item, ItemExt, Role, Store, Vals};
+use super::{
+    key, key_pair, n, names, s, sdk_error, tx_put, tx_update, AttributeValue, Item, ItemExt, Role, Store, Vals,
+};
 use crate::error::Result;
 use crate::input::Identity;
 use crate::limits::Limit;
@@ -17,7 +19,7 @@ pub(crate) fn profile_key(id: u64) -> Item {
     key(format!("USER#{id}"), "PROFILE")
 }
 
-fn username_key(username: &str) -> Item {
+pub(crate) fn username_key(username: &str) -> Item {
     key(format!("USERNAME#{}", username.to_lowercase()), "USERNAME")
 }
 
@@ -138,9 +140,8 @@ impl Store {
         identity: &Identity,
     ) -> Result<(Option<User>, Option<WebPointer>)> {
         let found = self.batch_get(vec![profile_key(id), web_pointer_key(identity)]).await?;
-        let user = found.get(&(format!("USER#{id}"), "PROFILE".to_string())).and_then(user_from_item);
-        let pointer_pk = web_pointer_key(identity)["pk"].as_s().cloned().unwrap_or_default();
-        let report = found.get(&(pointer_pk, "WEBCODE".to_string())).map(super::codes::web_pointer);
+        let user = found.get(&key_pair(&profile_key(id))).and_then(user_from_item);
+        let report = found.get(&key_pair(&web_pointer_key(identity))).map(super::codes::web_pointer);
         Ok((user, report))
     }
 
