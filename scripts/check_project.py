@@ -91,16 +91,20 @@ class Checker:
     def err(self, msg: str) -> None:
         self.errors.append(msg)
 
+    def read_json(self, path: Path, what: str = ""):
+        """The parsed file, or None after recording why it could not be read."""
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.err(f"{rel(path, self.root)} is missing{what}")
+        except json.JSONDecodeError as e:
+            self.err(f"{rel(path, self.root)} is not valid JSON: {e}")
+        return None
+
     # -- (a) table ----------------------------------------------------------------------------
     def check_table(self, template: dict) -> None:
-        table_json = self.root / "shared" / "table.json"
-        try:
-            canonical = json.loads(table_json.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.err(f"{rel(table_json, self.root)} is missing (canonical table definition)")
-            return
-        except json.JSONDecodeError as e:
-            self.err(f"{rel(table_json, self.root)} is not valid JSON: {e}")
+        canonical = self.read_json(self.root / "shared" / "table.json", " (canonical table definition)")
+        if canonical is None:
             return
 
         tables = {
@@ -253,14 +257,8 @@ class Checker:
         return out
 
     def check_event(self, name: str, want: set[tuple[str, str]]) -> None:
-        path = self.root / "events" / f"{name}.json"
-        try:
-            ev = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            self.err(f"events/{name}.json is missing")
-            return
-        except json.JSONDecodeError as e:
-            self.err(f"events/{name}.json: invalid JSON: {e}")
+        ev = self.read_json(self.root / "events" / f"{name}.json")
+        if ev is None:
             return
         ctx = ev.get("requestContext") or {}
         http = ctx.get("http") or {}
